@@ -1,0 +1,40 @@
+"""The `m2s-repro` command as a user runs it: exit codes, JSON output, errors without tracebacks."""
+import json, shutil, subprocess
+
+
+def test_info_json_has_provenance(cli):
+    r = cli("info", "--json")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(r.stdout)
+    assert {"git", "packages", "torch", "host", "time", "device", "available_devices"} <= set(rec)
+    assert rec["packages"]["torch"] and rec["device"] in rec["available_devices"]
+    assert rec["git"]["sha"] is None or len(rec["git"]["sha"]) == 40
+
+
+def test_info_human_readable(cli):
+    r = cli("info", env={"M2S_DEVICE": "cpu"})
+    assert r.returncode == 0, r.stderr
+    assert "device: cpu" in r.stdout and "torch" in r.stdout
+
+
+def test_bad_device_is_a_clear_error(cli):
+    r = cli("info", env={"M2S_DEVICE": "tpu"})
+    assert r.returncode == 2
+    assert "Unknown device 'tpu'" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_command_prints_help(cli):
+    r = cli()
+    assert r.returncode == 2 and "usage: m2s-repro" in r.stdout
+
+
+def test_unknown_command(cli):
+    r = cli("frobnicate")
+    assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_console_script_installed():
+    exe = shutil.which("m2s-repro")
+    assert exe, "the m2s-repro console script is not on PATH: is the package installed (pip install -e .)?"
+    r = subprocess.run([exe, "info", "--json"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and json.loads(r.stdout)["packages"]["m2s_repro"]

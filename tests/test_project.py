@@ -1,0 +1,70 @@
+"""The project's own machinery: nbdev settings that later work relies on, the README, the packaging."""
+import configparser, json, re, subprocess, sys
+from pathlib import Path
+import pytest
+from conftest import ROOT
+
+nbformat = pytest.importorskip("nbformat")
+
+
+def _cfg():
+    c = configparser.ConfigParser(delimiters=["="]); c.read(ROOT / "settings.ini"); return c["DEFAULT"]
+
+
+def _nb(tmp_path, cells):
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata = {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}}
+    p = tmp_path / "t.ipynb"; nbformat.write(nb, p); return p
+
+
+def test_tst_flags_are_separate_flags():
+    from nbdev.config import get_config
+    flags = get_config(path=ROOT).tst_flags.split()  # nbdev splits on whitespace
+    assert {"notest", "slow", "cuda"} <= set(flags), flags
+
+
+@pytest.mark.parametrize("force, ok", [((), True), (("slow",), False)])
+def test_slow_cells_skipped_unless_flagged(tmp_path, force, ok):
+    from nbdev.config import get_config
+    from nbdev.test import test_nb
+    cell = nbformat.v4.new_code_cell("#| slow\nraise RuntimeError('a slow cell ran')")
+    res, _ = test_nb(_nb(tmp_path, [nbformat.v4.new_code_cell("x = 1"), cell]), skip_flags=get_config(path=ROOT).tst_flags.split(),
+                     force_flags=list(force), showerr=False)
+    assert res is ok
+
+
+def test_nbdev_clean_keeps_papermill_parameters_tag(tmp_path):
+    p = _nb(tmp_path, [nbformat.v4.new_code_cell("N = 1", metadata={"tags": ["parameters"], "scrolled": True})])
+    r = subprocess.run([Path(sys.executable).parent / "nbdev_clean", "--fname", str(p)], capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 0, r.stderr
+    meta = json.loads(p.read_text())["cells"][0]["metadata"]
+    assert meta == {"tags": ["parameters"]}, meta  # tag kept, everything else stripped
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_command():
+    text = (ROOT / "README.md").read_text()
+    qs = text.split("## Quick start", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", qs, re.S).group(1).strip().splitlines()
+    assert len(block) == 2, block
+    test_cmd = block[1].split("&&", 1)[1].strip()
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert test_cmd.startswith("nbdev_test") and "pytest tests" in test_cmd
+    for part in test_cmd.split("&&"): assert part.strip() in ci, f"CI does not run {part.strip()!r}"
+
+
+def test_setup_supplies_every_dynamic_field():
+    dyn = re.search(r"dynamic\s*=\s*\[(.*?)\]", (ROOT / "pyproject.toml").read_text(), re.S).group(1)
+    fields = {f.strip().strip('"') for f in dyn.split(",") if f.strip()}
+    setup = (ROOT / "setup.py").read_text()
+    kw = {"keywords": "keywords=", "description": "description=", "version": "version=", "dependencies": "install_requires=",
+          "optional-dependencies": "extras_require=", "readme": "long_description=", "license": "license=",
+          "authors": "author=", "classifiers": "classifiers=", "entry-points": "entry_points=", "scripts": "scripts=",
+          "urls": "project_urls="}
+    assert fields <= set(kw), fields - set(kw)
+    for f in fields: assert kw[f] in setup, f"setup.py does not set {f}"
+
+
+def test_settings_pins():
+    dev = _cfg()["dev_requirements"].split()
+    assert "nbdev==2.4.14" in dev and "execnb<0.2" in dev and "ghapi<2" in dev
+    assert _cfg()["allowed_cell_metadata_keys"].split(",")[0].strip() == "tags"
