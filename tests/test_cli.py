@@ -38,3 +38,24 @@ def test_console_script_installed():
     assert exe, "the m2s-repro console script is not on PATH: is the package installed (pip install -e .)?"
     r = subprocess.run([exe, "info", "--json"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0 and json.loads(r.stdout)["packages"]["m2s_repro"]
+
+
+def test_efficiency_json_contract(cli):
+    r = cli("efficiency", "--model", "m2sformer-S1", "--size", "64", "--batch", "1", "--runs", "1", "--backbone", "b0", "--json")
+    assert r.returncode == 0, r.stderr[-2000:]
+    rec = json.loads(r.stdout)
+    assert {"model", "size", "params", "trainable_params", "macs", "flops", "latency_ms"} <= set(rec)
+    assert rec["model"] == "m2sformer-S1" and rec["size"] == 64
+    assert set(rec["macs"]) == set(rec["flops"]) == {"fvcore", "torch"}
+    assert rec["flops"]["torch"] == 2 * rec["macs"]["torch"] and rec["latency_ms"]["1"] > 0
+
+
+def test_efficiency_rejects_bad_input(cli):
+    for args, msg in ((("--model", "m2sformer-S9"), "Unknown model"), (("--size", "100"), "multiple of 32")):
+        r = cli("efficiency", *args)
+        assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
+
+
+def test_efficiency_list(cli):
+    r = cli("efficiency", "--list")
+    assert r.returncode == 0 and "m2sformer-paper" in r.stdout and "m2sformer-S0" in r.stdout
