@@ -59,3 +59,9 @@ def test_efficiency_rejects_bad_input(cli):
 def test_efficiency_list(cli):
     r = cli("efficiency", "--list")
     assert r.returncode == 0 and "m2sformer-paper" in r.stdout and "m2sformer-S0" in r.stdout
+
+
+def test_photos_lists_the_bundled_set(cli):
+    r = cli("photos")
+    assert r.returncode == 0, r.stderr
+    assert "17 photos" in r.stdout and "honey_bee.jpg" in r.stdout and "CC-BY-4.0" in r.stdout
