@@ -65,3 +65,19 @@ def test_photos_lists_the_bundled_set(cli):
     r = cli("photos")
     assert r.returncode == 0, r.stderr
     assert "17 photos" in r.stdout and "honey_bee.jpg" in r.stdout and "CC-BY-4.0" in r.stdout
+
+
+def test_synth_writes_a_benco_folder(cli, tmp_path):
+    r = cli("synth", "--out", str(tmp_path / "b"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in (tmp_path / "b" / "Tp").iterdir()) == sorted(p.name for p in (tmp_path / "b" / "Gt").iterdir())
+    assert len(list((tmp_path / "b" / "Tp").iterdir())) == 4
+    again = cli("synth", "--out", str(tmp_path / "c"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
+    assert again.returncode == 0
+    for p in (tmp_path / "b" / "Tp").iterdir():  # the same seed writes byte-identical files
+        assert p.read_bytes() == (tmp_path / "c" / "Tp" / p.name).read_bytes()
+
+
+def test_synth_rejects_unknown_domain(cli, tmp_path):
+    r = cli("synth", "--out", str(tmp_path), "--domain", "nope")
+    assert r.returncode == 2 and "Unknown domain" in r.stderr
