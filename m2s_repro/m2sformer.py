@@ -107,6 +107,11 @@ M2S_VARIANTS = {
     "m2sformer-noDGA": (dict(dga=False), {}, "no difficulty-guided gates (prior map and its loss kept)"),
     "m2sformer-simpleDC": (dict(difficulty_mode="global"), {}, "simple difficulty: summed curvature (= released)"),
     "m2sformer-edgeDC": (dict(difficulty_mode="edge", edge_mask="binary"), {}, "edge-aware difficulty: mean curvature on the prior's outline"),
+    # the paper text's options one at a time (the code-vs-paper table measures which one matters)
+    "m2sformer-paper-dilation": (dict(dilation="paper"), {}, "released, but dilation 2s+1 as the paper writes"),
+    "m2sformer-paper-mixconv": (dict(mix_conv="paper"), {}, "released, but a 3x3 conv after the fg/bg mix as the paper writes"),
+    "m2sformer-paper-mlp": (dict(spectral_mlp="per_frequency"), {}, "released, but the spectral MLP applied per frequency as the paper writes"),
+    "m2sformer-paper-loss": ({}, dict(paper=True), "released architecture, the paper's loss: two plain BCEs (no edge term, no pos_weight)"),
     "m2sformer-paper": (dict(dilation="paper", mix_conv="paper", spectral_mlp="per_frequency", difficulty_mode="edge"),
                         dict(paper=True), "every paper-text option: dilation 2s+1, 3x3 mix conv, per-frequency MLP, edge DC, 2 plain BCEs"),
 }

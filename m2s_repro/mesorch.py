@@ -107,6 +107,8 @@ class MesorchConfig:
     mit_drop_path_rate:float = .1
     high_alpha:float = .05
     low_alpha:float = .95
+    cnn_view:str = "high"                     # which DCT view the CNN sees beside RGB (Table 9 swaps them)
+    transformer_view:str = "low"
 
 class Mesorch(nn.Module):
     "Mesorch / Mesorch-P: ConvNeXt on RGB+high-pass, MiT on RGB+low-pass, per-scale decoders, gated (or plain) sum."
@@ -114,6 +116,8 @@ class Mesorch(nn.Module):
         super().__init__()
         scales = tuple(sorted(set(cfg.scales)))
         if not scales or min(scales) < 0 or max(scales) > 7: raise ValueError(f"scales must be indices 0-7 of {SCALE_NAMES}, got {cfg.scales}")
+        bad = {cfg.cnn_view, cfg.transformer_view} - {"high", "low"}
+        if bad: raise ValueError(f"cnn_view and transformer_view must be 'high' or 'low', got {sorted(bad)}")
         self.cfg, self.scales = cfg, scales
         n_c = max([s + 1 for s in scales if s < 4], default=0)
         self.cnn = ConvNeXtEncoder(cfg.convnext, cfg.conv_pretrained, cfg.conv_weights, 6, max(n_c, 1), cfg.keep_unused_head) if n_c else None
@@ -128,9 +132,9 @@ class Mesorch(nn.Module):
         H, W = x.shape[-2:]
         if H % 32 or W % 32: raise ValueError(f"Mesorch needs input sides that are multiples of 32, got {H}x{W}")
         xh, xl = dct_filter(x, "high", self.cfg.high_alpha), dct_filter(x, "low", self.cfg.low_alpha)
-        feats = {}
-        if self.cnn is not None: feats |= dict(zip(SCALE_NAMES[:4], self.cnn(torch.cat([x, xh], 1))))
-        if self.transformer is not None: feats |= dict(zip(SCALE_NAMES[4:], self.transformer(torch.cat([x, xl], 1))))
+        view = dict(high=xh, low=xl); feats = {}
+        if self.cnn is not None: feats |= dict(zip(SCALE_NAMES[:4], self.cnn(torch.cat([x, view[self.cfg.cnn_view]], 1))))
+        if self.transformer is not None: feats |= dict(zip(SCALE_NAMES[4:], self.transformer(torch.cat([x, view[self.cfg.transformer_view]], 1))))
         maps = torch.cat([self.heads[n](self.decoders[n](feats[n])) for n in (SCALE_NAMES[s] for s in self.scales)], 1)
         if self.gate is not None:
             g = self.gate(torch.cat([x, xh, xl], 1)); fused = (g * maps.float()).sum(1, keepdim=True)
@@ -150,13 +154,23 @@ class MesorchLoss(nn.Module):
         return F.binary_cross_entropy_with_logits(p.float(), y)
 
 # %% ../nbs/15_mesorch.ipynb #e88e28be
+_SMALL = dict(convnext="convnext_atto", mit="b0", gate_dim=48, image_size=None)
 MESORCH_VARIANTS = {
     "mesorch": ({}, "released Mesorch: ConvNeXt-T + MiT-B3, 8 maps, gated"),
     "mesorch-p": (dict(scales=(0, 2, 5, 6, 7), gate=False), "released Mesorch-P: C1, C3, S2, S3, S4 summed, no gate"),
-    "mesorch-small": (dict(convnext="convnext_atto", mit="b0", gate_dim=48, image_size=None), "CPU-sized Mesorch: ConvNeXt-Atto + MiT-B0"),
+    "mesorch-small": (_SMALL, "CPU-sized Mesorch: ConvNeXt-Atto + MiT-B0"),
     "mesorch-p-small": (dict(convnext="convnext_atto", mit="b0", image_size=None, scales=(0, 2, 5, 6, 7), gate=False),
                         "CPU-sized Mesorch-P: ConvNeXt-Atto + MiT-B0"),
 }
+# the ablations the configuration can express (Tables 4 and 9), at full and at CPU size
+_ABLATIONS = {"cnn": (dict(scales=(0, 1, 2, 3)), "CNN branch only (C1-C4, gated)"),
+              "transformer": (dict(scales=(4, 5, 6, 7)), "Transformer branch only (S1-S4, gated)"),
+              "cnnhigh-transhigh": (dict(transformer_view="high"), "both branches see the high-pass view"),
+              "cnnlow-transhigh": (dict(cnn_view="low", transformer_view="high"), "the views swapped"),
+              "cnnlow-translow": (dict(cnn_view="low"), "both branches see the low-pass view")}
+for _a, (_kw, _d) in _ABLATIONS.items():
+    MESORCH_VARIANTS[f"mesorch-{_a}"] = (_kw, f"Mesorch, {_d}")
+    MESORCH_VARIANTS[f"mesorch-small-{_a}"] = (dict(_SMALL, **_kw), f"CPU-sized Mesorch, {_d}")
 
 def mesorch_config(name:str="mesorch", **overrides)->MesorchConfig:
     "The configuration of a named Mesorch variant, with field overrides."

@@ -64,10 +64,21 @@ RECIPES = {r.name: r for r in [
     Recipe("mesorch-cpu", "mesorch-small", {}, protocol="benco", size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, warmup_epochs=.5,
            wd=.05, no_decay_bias_norm=True, augment=True, data="synthetic", train_items=1600, valid_items=200, synth_size=128,
            note="Mesorch's recipe shape at CPU size (ConvNeXt-Atto + MiT-B0)"),
+    Recipe("m2sformer-mini", "m2sformer", CPU_M2S, size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
+           data="synthetic", train_items=400, valid_items=100, synth_size=128,
+           note="the reproduce runner's mini profile: m2sformer-cpu's shape at a quarter of the items and half the epochs"),
+    Recipe("baseline-mini", "baseline", dict(backbone="b0"), size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
+           data="synthetic", train_items=400, valid_items=100, synth_size=128, note="plain baseline, same budget as m2sformer-mini"),
+    Recipe("mesorch-mini", "mesorch-small", {}, protocol="benco", size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, warmup_epochs=.5,
+           wd=.05, no_decay_bias_norm=True, augment=True, data="synthetic", train_items=400, valid_items=100, synth_size=128,
+           note="mesorch-cpu at the mini profile's budget"),
     Recipe("smoke", "m2sformer", dict(backbone="b0", skip_channels=16, decoder_filters=(32, 16, 8)), size=64, bs=4, epochs=2, lr=1e-3,
            data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
     Recipe("baseline-smoke", "baseline", dict(backbone="b0", dim=16), size=64, bs=4, epochs=2, lr=1e-3,
            data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
+    Recipe("mesorch-smoke", "mesorch-small", {}, protocol="benco", size=64, bs=4, epochs=2, lr=1e-3, warmup_epochs=.5, wd=.05,
+           no_decay_bias_norm=True, data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0,
+           note="code path check only: numbers mean nothing"),
 ]}
 
 def get_recipe(name:str, **overrides)->Recipe:

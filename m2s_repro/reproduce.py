@@ -7,6 +7,7 @@ from __future__ import annotations
 import json, sys, time
 from pathlib import Path
 from .core import provenance, git_info, atomic_write
+from .perturb import ROBUSTNESS
 
 # %% auto #0
 __all__ = ['PROFILES', 'TABLES', 'nbs_dir', 'table_params', 'nbformat_params', 'missing_data', 'reproduce', 'write_index']
@@ -14,11 +15,39 @@ __all__ = ['PROFILES', 'TABLES', 'nbs_dir', 'table_params', 'nbformat_params', '
 # %% ../nbs/43_reproduce.ipynb #c436cd9b
 PROFILES = ("smoke", "mini", "paper")
 
+_ALL_KINDS = {k: list(v) for k, v in ROBUSTNESS.items()}
+_UNSEEN = ("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")
+_M2S_PAPER = dict(FOLDS=[1, 2, 3, 4, 5], SCHEME="casiav2", N_SYNTH=0)
+_MINI = dict(FOLDS=[1], N_SYNTH=60)
+# Tables in the order the runner runs them: the ones that train the shared runs first (the main table's
+# M2SFormer is S3, simple-DC and "released" of the later tables; the Mesorch table's model is reused by robustness).
+# A profile set to None does not apply to that table (it is listed as n/a with the reason in `na`).
 TABLES = {
     "main": dict(notebook="90_main.ipynb", title="Seen and unseen domains (M2SFormer's main table), with the plain baseline",
-                 needs=dict(paper=("casiav2", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")),
-                 profiles=dict(smoke={}, mini=dict(RECIPES=["m2sformer-cpu", "baseline-cpu"], FOLDS=[1, 2], N_SYNTH=100),
-                               paper=dict(RECIPES=["m2sformer-paper"], FOLDS=[1, 2, 3, 4, 5], SCHEME="casiav2", N_SYNTH=0))),
+                 needs=dict(paper=("casiav2",) + _UNSEEN),
+                 profiles=dict(smoke={}, mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60),
+                               paper=dict(VARIANTS=["m2sformer-paper"], **_M2S_PAPER))),
+    "dis25k": dict(notebook="90_main.ipynb", title="M2SFormer under the DIS25k training scheme", needs=dict(paper=("dis25k", "casiav2") + _UNSEEN),
+                   na="the DIS25k scheme trains on the real DIS25k data set: run it with --profile paper --data-root DIR",
+                   profiles=dict(smoke=None, mini=None, paper=dict(VARIANTS=["m2sformer-paper"], **dict(_M2S_PAPER, SCHEME="dis25k")))),
+    "ablation_s": dict(notebook="92_ablation_s.ipynb", title="Spectral/scale ablation S0-S3: seen and unseen DSC, parameters and FLOPs",
+                       needs=dict(paper=("casiav2",) + _UNSEEN),
+                       profiles=dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", EFF_BACKBONE="b2", EFF_SIZE=256, **_MINI),
+                                     paper=dict(RECIPE="m2sformer-paper", EFF_BACKBONE="b2", EFF_SIZE=256, **_M2S_PAPER))),
+    "dga": dict(notebook="93_dga.ipynb", title="DGA variants: no DGA, simple DC + DGA, edge-aware DC + DGA", needs=dict(paper=("casiav2",) + _UNSEEN),
+                profiles=dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", **_MINI), paper=dict(RECIPE="m2sformer-paper", **_M2S_PAPER))),
+    "code_vs_paper": dict(notebook="98_code_vs_paper.ipynb", title="Released code vs paper text: each documented difference switched",
+                          needs=dict(paper=("casiav2",) + _UNSEEN),
+                          profiles=dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", **_MINI), paper=dict(RECIPE="m2sformer-paper", **_M2S_PAPER))),
+    "mesorch": dict(notebook="97_mesorch.ipynb", title="Mesorch Tables 1, 6, 7 (F1, permute-F1, AUC, IoU) and the ablations of Tables 4 and 9",
+                    needs=dict(paper=("casiav2", "coverage", "columbia", "nist16", "casiav1")),
+                    profiles=dict(smoke={}, mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"], **_MINI),
+                                  paper=dict(RECIPE="mesorch-paper", ROWS=["full", "cnn", "transformer", "cnnhigh-transhigh", "cnnlow-transhigh",
+                                                                           "cnnlow-translow"], FOLDS=[1], SCHEME="benco", N_SYNTH=0))),
+    "robustness": dict(notebook="96_robustness.ipynb", title="Robustness to noise, blur and JPEG (Mesorch's Table 2 protocol), M2SFormer and Mesorch",
+                       needs=dict(paper=("casiav2", "casiav1")),
+                       profiles=dict(smoke={}, mini=dict(VARIANTS=["m2sformer-mini", "mesorch-mini"], N_IMAGES=60, KINDS=_ALL_KINDS),
+                                     paper=dict(VARIANTS=["m2sformer-paper", "mesorch-paper"], SCHEME="casiav2", KINDS=_ALL_KINDS))),
     "efficiency": dict(notebook="95_efficiency.ipynb", title="Efficiency of every variant beside the published figures", needs={},
                        profiles=dict(smoke={}, mini=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256], BATCHES=[1], N_RUNS=3),
                                      paper=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256, 512], BATCHES=[1, 8], N_RUNS=3))),
@@ -36,6 +65,7 @@ def table_params(table:str, profile:str, out:Path, data_root=None, runs=None)->d
     "The papermill parameters of one table under one profile."
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; use one of {PROFILES}")
     if table not in TABLES: raise ValueError(f"Unknown table {table!r}; known: {', '.join(TABLES)}")
+    if TABLES[table]["profiles"][profile] is None: raise ValueError(f"table {table!r} has no {profile!r} profile: {TABLES[table].get('na', '')}")
     p = dict(TABLES[table]["profiles"][profile], OUT=str(Path(out, table).resolve()))
     nb = nbformat_params(table)
     if "PROFILE" in nb: p["PROFILE"] = profile
@@ -70,7 +100,11 @@ def reproduce(profile:str="mini", tables:list|None=None, data_root=None, out="re
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
     names = list(tables or TABLES)
-    for t in names: table_params(t, profile, Path(out))  # validates names before anything runs
+    if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; use one of {PROFILES}")
+    bad = [t for t in names if t not in TABLES]
+    if bad: raise ValueError(f"Unknown table(s) {bad}; known: {', '.join(TABLES)}")
+    if tables is None: names = [t for t in names if TABLES[t]["profiles"][profile] is not None]  # all tables: those this profile has
+    for t in names: table_params(t, profile, Path(out))  # validates before anything runs
     if shard:
         i, n = (int(v) for v in shard.split("/"))
         if not 1 <= i <= n: raise ValueError(f"--shard i/n needs 1 <= i <= n, got {shard}")
@@ -117,11 +151,13 @@ def write_index(out:Path, profile:str, status:dict)->Path:
         s = allst.get(t, {}); m = out / t / "metrics.json"
         prov = json.loads(m.read_text()).get("provenance", {}) if m.exists() else {}
         hw = prov.get("host", {}); hwd = f"{hw.get('cpu_count', '?')} CPU, {len(prov.get('torch', {}).get('gpus', []))} GPU" if prov else ""
-        lines.append(f"| [{t}](#{t}) | {s.get('status', 'not run')} | {s.get('profile', '')} | {(prov.get('git', {}).get('sha') or '')[:10]} | "
+        na = TABLES[t]["profiles"].get(profile) is None and not s
+        lines.append(f"| [{t}](#{t}) | {'n/a' if na else s.get('status', 'not run')} | {s.get('profile', '')} | {(prov.get('git', {}).get('sha') or '')[:10]} | "
                      f"{prov.get('time', '')[:16]} | {hwd} |")
     for t, spec in TABLES.items():
         s = allst.get(t, {}); lines += ["", f"## {t}", "", spec["title"] + ".", ""]
         if s.get("error"): lines += [f"**{s['status']}**: `{s['error']}`", ""]
+        elif spec["profiles"].get(profile) is None and not s: lines += [f"Not part of the `{profile}` profile: {spec.get('na', '')}.", ""]
         md = out / t / "table.md"
         if md.exists(): lines += [md.read_text().strip(), ""]
         lines += [f"![{f.stem}]({t}/{f.name})" for f in sorted((out / t).glob("fig_*.png"))] if (out / t).exists() else []

@@ -18,6 +18,7 @@ __all__ = ['PROTOCOLS', 'fingerprint', 'make_folds', 'save_folds', 'load_folds',
 PROTOCOLS = {
     "casiav2": dict(train="casiav2", unseen=("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")),
     "dis25k": dict(train="dis25k", unseen=("casiav2", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")),  # [U]: the paper's list is unknown
+    "benco": dict(train="casiav2", unseen=("coverage", "columbia", "nist16", "casiav1")),  # Mesorch's test sets; trained on CASIAv2, not Protocol-CAT
     "synthetic": dict(train="train", unseen=("unseen-splice", "unseen-copymove", "unseen-inpaint", "unseen-jpeg", "unseen-resize")),
 }
 
