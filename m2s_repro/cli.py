@@ -306,7 +306,7 @@ def build_parser()->argparse.ArgumentParser:
     ev.set_defaults(func=_cmd_evaluate)
     pr = sub.add_parser("predict", help="probability map, mask and overlay PNGs for images of any size")
     pr.add_argument("images", nargs="+", help="image files")
-    pr.add_argument("--checkpoint", required=True, help="a best.pth or last.pth")
+    pr.add_argument("--checkpoint", default=None, help="a best.pth or last.pth (default: the bundled mini-profile M2SFormer, trained on synthetic data)")
     pr.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     pr.add_argument("--device", default=None)
     pr.set_defaults(func=_cmd_predict)

@@ -57,9 +57,9 @@ def summarize(per_image:pd.DataFrame, protocol:str="m2s", n_tampered:int|None=No
     if protocol == "m2s":
         return dict(dsc=m2s_dataset_score(per_image.dsc.values), iou=m2s_dataset_score(per_image.iou.values), n=len(per_image))
     if protocol != "benco": raise ValueError(f"protocol must be 'm2s' or 'benco', got {protocol!r}")
-    lab = per_image.label.values
+    lab = per_image.label.to_numpy(copy=True)  # writable copies: torch warns on pandas' read-only views
     n = int(lab.sum()) if n_tampered is None else n_tampered
-    out = {k: benco_mean(per_image[k].values, lab, n) for k in ("f1", "permute_f1", "pixel_iou", "auc")}
+    out = {k: benco_mean(per_image[k].to_numpy(dtype=float, copy=True), lab, n) for k in ("f1", "permute_f1", "pixel_iou", "auc")}
     return out | dict(n=n)
 
 def fold_table(scores:pd.DataFrame, # columns: fold, dataset, and one column per metric (values in 0..1)

@@ -4,6 +4,7 @@
 
 # %% ../nbs/33_predict.ipynb #b16271c2
 from __future__ import annotations
+import sys
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image
@@ -13,7 +14,7 @@ from .readers import read_image
 from .loaders import normalize
 
 # %% auto #0
-__all__ = ['predict_image', 'overlay', 'write_prediction', 'predict_files']
+__all__ = ['BUNDLED_CHECKPOINT', 'predict_image', 'overlay', 'write_prediction', 'bundled_checkpoint', 'predict_files']
 
 # %% ../nbs/33_predict.ipynb #15a58bc4
 @torch.no_grad()
@@ -46,10 +47,24 @@ def write_prediction(out_dir, name:str, img:np.ndarray, res:dict)->dict:
     Image.fromarray(overlay(img, res["mask"])).save(paths["overlay"])
     return {k: str(v) for k, v in paths.items()}
 
+BUNDLED_CHECKPOINT = "results/checkpoints/m2sformer-mini_fold1.pth"  # relative to the repository
+
+def bundled_checkpoint()->Path:
+    "The mini profile's M2SFormer checkpoint kept in the repository (trained on the synthetic benchmark, not on CASIAv2)."
+    import m2s_repro
+    p = Path(m2s_repro.__file__).resolve().parents[1] / BUNDLED_CHECKPOINT
+    if not p.is_file(): raise ValueError(f"no --checkpoint given and no bundled checkpoint at {p}: train one (`m2s-repro train --recipe m2sformer-mini --fold 1`) "
+                                         "and pass --checkpoint runs/.../best.pth")
+    return p
+
 def predict_files(paths:list, checkpoint, out_dir, device=None, quiet:bool=False)->list[dict]:
-    "Predict every image file with a checkpoint, writing the PNGs; one summary dict per image."
+    "Predict every image file with a checkpoint (None: the bundled mini checkpoint), writing the PNGs; one summary dict per image."
     from m2s_repro.train import model_from_checkpoint
     if not paths: raise ValueError("no images given")
+    if checkpoint is None:
+        checkpoint = bundled_checkpoint()
+        if not quiet: print(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the synthetic benchmark "
+                            "(mini profile), NOT on CASIAv2", file=sys.stderr)
     model, meta = model_from_checkpoint(checkpoint, device=device)
     size = meta["recipe"]["size"]; rows = []
     stems = [Path(p).stem for p in paths]

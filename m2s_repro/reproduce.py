@@ -25,7 +25,8 @@ _MINI = dict(FOLDS=[1], N_SYNTH=60)
 TABLES = {
     "main": dict(notebook="90_main.ipynb", title="Seen and unseen domains (M2SFormer's main table), with the plain baseline",
                  needs=dict(paper=("casiav2",) + _UNSEEN),
-                 profiles=dict(smoke={}, mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60),
+                 profiles=dict(smoke={}, mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60,
+                                         KEEP_CHECKPOINT="checkpoints/m2sformer-mini_fold1.pth"),
                                paper=dict(VARIANTS=["m2sformer-paper"], **_M2S_PAPER))),
     "dis25k": dict(notebook="90_main.ipynb", title="M2SFormer under the DIS25k training scheme", needs=dict(paper=("dis25k", "casiav2") + _UNSEEN),
                    na="the DIS25k scheme trains on the real DIS25k data set: run it with --profile paper --data-root DIR",
@@ -126,7 +127,8 @@ def reproduce(profile:str="mini", tables:list|None=None, data_root=None, out="re
         print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
         try:
             pm.execute_notebook(str(nbs_dir() / TABLES[t]["notebook"]), str(tout / TABLES[t]["notebook"]), parameters=params,
-                                cwd=str(nbs_dir()), kernel_name="python3", progress_bar=progress, log_output=False)
+                                cwd=str(nbs_dir()), kernel_name="python3", progress_bar=progress, log_output=False,
+                                stderr_file=sys.stderr if progress else None)  # the notebooks' own progress lines (training runs, evaluation)
             status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
         except Exception as e:  # one failing table must not stop the others
             err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"

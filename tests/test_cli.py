@@ -1,5 +1,6 @@
 """The `m2s-repro` command as a user runs it: exit codes, JSON output, errors without tracebacks."""
 import json, shutil, subprocess
+from conftest import ROOT
 
 
 def test_info_json_has_provenance(cli):
@@ -81,3 +82,13 @@ def test_synth_writes_a_benco_folder(cli, tmp_path):
 def test_synth_rejects_unknown_domain(cli, tmp_path):
     r = cli("synth", "--out", str(tmp_path), "--domain", "nope")
     assert r.returncode == 2 and "Unknown domain" in r.stderr
+
+
+def test_predict_with_the_bundled_checkpoint(cli, tmp_path):
+    photo = sorted((ROOT / "m2s_repro" / "data" / "photos").glob("*.jpg"))[0]
+    r = cli("predict", str(photo), "--out", str(tmp_path), timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "NOT on CASIAv2" in r.stderr and "predicted tampered" in r.stdout
+    assert (tmp_path / f"{photo.stem}_overlay.png").exists() and (tmp_path / f"{photo.stem}_mask.png").exists()
+    card = json.loads((ROOT / "results" / "checkpoints" / "m2sformer-mini_fold1.json").read_text())
+    assert card["recipe"] == "m2sformer-mini" and "NOT on CASIAv2" in card["label"]
