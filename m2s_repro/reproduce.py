@@ -154,7 +154,9 @@ def write_index(out:Path, profile:str, status:dict)->Path:
         prov = json.loads(m.read_text()).get("provenance", {}) if m.exists() else {}
         hw = prov.get("host", {}); hwd = f"{hw.get('cpu_count', '?')} CPU, {len(prov.get('torch', {}).get('gpus', []))} GPU" if prov else ""
         na = TABLES[t]["profiles"].get(profile) is None and not s
-        lines.append(f"| [{t}](#{t}) | {'n/a' if na else s.get('status', 'not run')} | {s.get('profile', '')} | {(prov.get('git', {}).get('sha') or '')[:10]} | "
+        kept = "ok (earlier run)" if prov else "not run"  # results left by an earlier call (or another profile): their own provenance says which
+        prof = s.get("profile") or (json.loads(m.read_text()).get("parameters", {}).get("PROFILE", "custom") if prov else "")
+        lines.append(f"| [{t}](#{t}) | {'n/a' if na else s.get('status', kept)} | {prof} | {(prov.get('git', {}).get('sha') or '')[:10]} | "
                      f"{prov.get('time', '')[:16]} | {hwd} |")
     for t, spec in TABLES.items():
         s = allst.get(t, {}); lines += ["", f"## {t}", "", spec["title"] + ".", ""]
