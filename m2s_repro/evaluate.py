@@ -92,7 +92,7 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
                 scheme:str="synthetic", data_root=None, protocol:str|None=None, bs:int=8, device=None,
                 progress:bool=False, **set_kw)->tuple[pd.DataFrame, pd.DataFrame]:
     "(per-fold scores, per-image rows) of each fold model on its held-out fold and every unseen set."
-    from m2s_repro.train import model_from_checkpoint, build_data
+    from m2s_repro.train import model_from_checkpoint, data_of
     from m2s_repro.recipes import Recipe
     scores, rows, sets = [], [], None
     for ck in checkpoints:
@@ -101,9 +101,7 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
         if sets is None:
             sets, missing = scheme_sets(scheme, data_root, proto, rec.size, synth_size=rec.synth_size, **set_kw)
             if missing: print(f"not found under {data_root}: {', '.join(missing)} (skipped)", file=sys.stderr)
-        d = meta["data"]
-        _, held, _ = build_data(rec, meta["fold"], d.get("root"), d.get("dataset"), d.get("folds_file"), k=d.get("k", 5), seed=meta["seed"])
-        for name, ds in {"seen": held, **sets}.items():
+        for name, ds in {"seen": data_of(meta)[1], **sets}.items():
             if progress: print(f"fold {meta['fold']}: {name} ({len(ds)} images)", file=sys.stderr, flush=True)
             pi = evaluate(model, ds, bs, device).assign(fold=meta["fold"], dataset=name)
             rows.append(pi); scores.append(dict(fold=meta["fold"], dataset=name, **summarize(pi, proto)))

@@ -20,9 +20,9 @@ from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offse
 from .loaders import ForgeryDataset, SynthDataset, forgery_dls
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'build_data', 'LossPart', 'make_learner', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter', 'run_dir_for', 'train_run',
-           'train_throughput']
+__all__ = ['CHECKPOINT_FORMAT', 'build_data', 'data_of', 'LossPart', 'make_learner', 'rng_state', 'set_rng_state',
+           'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter', 'run_dir_for',
+           'train_run', 'train_throughput']
 
 # %% ../nbs/21_train.ipynb #01c099db
 def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or real)
@@ -51,6 +51,11 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
     return (ForgeryDataset(tr, recipe.protocol, recipe.size), ForgeryDataset(va, recipe.protocol, recipe.size),
             dict(kind="real", dataset=s.dataset, root=s.root, fold=fold, k=k, folds_file=str(ff), fingerprint=folds["fingerprint"],
                  train=len(tr), valid=len(va)))
+
+def data_of(meta:dict)->tuple:
+    "`build_data` again for the run a checkpoint's `meta` describes: (train dataset, held-out dataset, description)."
+    d = meta["data"]
+    return build_data(Recipe(**meta["recipe"]), meta["fold"], d.get("root"), d.get("dataset"), d.get("folds_file"), k=d.get("k", 5), seed=meta["seed"])
 
 # %% ../nbs/21_train.ipynb #41180f7d
 class LossPart(AvgMetric):
