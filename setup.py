@@ -36,7 +36,7 @@ setuptools.setup(
     project_urls={'Documentation': cfg['doc_host'] + cfg['doc_baseurl'], 'Source': cfg['git_url']},
     packages=setuptools.find_packages(include=['m2s_repro', 'm2s_repro.*']),
     include_package_data=True,
-    package_data={'m2s_repro': ['data/**/*']},
+    package_data={'m2s_repro': ['assets/**/*']},
     install_requires=cfg['requirements'].split(),
     extras_require={'dev': cfg['dev_requirements'].split()},
     python_requires='>=' + min_python,

@@ -6,12 +6,18 @@
 from __future__ import annotations
 import argparse, json, sys
 from .core import provenance, get_device, available_devices
+from .data import cli as data_cli
+from .train import cli as train_cli
+from .evaluation import cli as evaluation_cli
+from .bench import cli as bench_cli
+from .report import cli as report_cli
 
 # %% auto #0
-__all__ = ['build_parser', 'main']
+__all__ = ['LAYERS', 'info_command', 'build_parser', 'main']
 
 # %% ../nbs/40_cli.ipynb #55dea51f
-def _cmd_info(args)->int:
+def info_command(args)->int:
+    "The `m2s-repro info` command."
     rec = provenance()
     rec["device"] = str(get_device(args.device)); rec["available_devices"] = available_devices()
     if args.json: print(json.dumps(rec, indent=2)); return 0
@@ -22,307 +28,20 @@ def _cmd_info(args)->int:
     print("packages: " + ", ".join(f"{k} {v}" for k, v in rec["packages"].items() if k not in ("m2s_repro", "torch")))
     return 0
 
-def _cmd_efficiency(args)->int:
-    from m2s_repro.efficiency import measure
-    from m2s_repro.registry import model_names, describe
-    if args.list:
-        for n in model_names(): print(f"{n:22s} {describe(n)}")
-        return 0
-    if args.model not in model_names(): raise ValueError(f"Unknown model {args.model!r}; registered: {', '.join(model_names())}")
-    if args.size <= 0 or args.size % 32: raise ValueError(f"--size must be a positive multiple of 32, got {args.size}")
-    if min(args.batch) < 1 or args.runs < 1: raise ValueError("--batch sizes and --runs must be at least 1")
-    over = {"backbone": args.backbone} if args.backbone else {}
-    if args.all: return _efficiency_table(args, [n for n in model_names() if args.family in n], over)
-    if over and not args.model.startswith("m2sformer"): raise ValueError("--backbone applies to M2SFormer variants only")
-    if not args.json: print(f"measuring {args.model} at {args.size}x{args.size} ...", file=sys.stderr, flush=True)
-    r = measure(args.model, args.size, tuple(args.batch), args.runs, args.warmup, args.device, **over)
-    if args.json: print(json.dumps(r, indent=2)); return 0
-    print(f"model            {r['model']}  ({r['size']}x{r['size']}, {r['device']}, {r['threads']} threads)")
-    print(f"parameters       {r['params'] / 1e6:.3f} M  (trainable {r['trainable_params'] / 1e6:.3f} M, buffers {r['buffers']:,})")
-    for c in ("fvcore", "torch"): print(f"MACs / FLOPs     {r['macs'][c] / 1e9:.3f} G / {r['flops'][c] / 1e9:.3f} G  ({c})")
-    for b, ms in r["latency_ms"].items(): print(f"latency b={b:<4s}  {ms:.1f} ms  ({r['throughput_img_s'][b]:.1f} img/s)")
-    print(f"peak memory      {r['peak_memory_mb']:.1f} MiB (activations, batch 1)")
-    return 0
-
-def _efficiency_table(args, names, over)->int:
-    from m2s_repro.efficiency import measure, flatten_records, compare_published
-    recs = []
-    for i, n in enumerate(names):
-        if not args.json: print(f"[{i + 1}/{len(names)}] {n} ...", file=sys.stderr, flush=True)
-        recs.append(measure(n, args.size, tuple(args.batch), args.runs, args.warmup, args.device,
-                            **(over if n.startswith("m2sformer") else {})))  # --backbone is M2SFormer's encoder
-    if args.json: print(json.dumps(recs, indent=2)); return 0
-    t = flatten_records(recs)
-    b = str(args.batch[0])
-    print(f"{'model':22s} {'params (M)':>10s} {'GMACs fvcore':>12s} {'GMACs torch':>11s} {'ms (b=' + b + ')':>10s} {'peak MiB':>9s}")
-    for _, r in t.iterrows():
-        print(f"{r.model:22s} {r.params / 1e6:10.3f} {r.macs_fvcore / 1e9:12.3f} {r.macs_torch / 1e9:11.3f} {r['latency_ms_' + b]:10.1f} {r.peak_memory_mb:9.1f}")
-    cmp = compare_published(t)
-    if len(cmp) and args.size == 256 and over.get("backbone", "b2") == "b2":
-        print("\npublished (paper) vs measured, 256x256 - the paper's 'GFLOPs' compared with MACs:")
-        for _, r in cmp.iterrows():
-            print(f"{r.model:22s} params {r.paper_params_M:5.1f}M vs {r.params_M:6.3f}M   GFLOPs {r.paper_GFLOPs:5.1f} vs {r.fvcore_GMACs:6.3f} GMACs")
-    return 0
-
-def _cmd_photos(args)->int:
-    from m2s_repro.photos import build_photo_set, photo_manifest, photo_dir
-    if args.rebuild:
-        try: m = build_photo_set(args.out)
-        except (RuntimeError, FileNotFoundError) as e: raise ValueError(str(e)) from e
-        print(f"rebuilt {len(m)} photos into {args.out or photo_dir()}"); return 0
-    m = photo_manifest()
-    for r in m.itertuples(): print(f"{r.file:24s} {r.width}x{r.height}  {r.license:13s} {r.author}")
-    print(f"{len(m)} photos in {photo_dir()} (attribution: ATTRIBUTION.md)")
-    return 0
-
-def _cmd_synth(args)->int:
-    from m2s_repro.synth import write_benchmark, DOMAINS
-    if args.domain not in DOMAINS: raise ValueError(f"Unknown domain {args.domain!r}; use one of {', '.join(sorted(DOMAINS))}")
-    if args.n < 1 or args.size < 32: raise ValueError("--n must be at least 1 and --size at least 32")
-    out = write_benchmark(args.out, args.n, args.domain, args.size, args.seed, progress=True)
-    print(f"wrote {args.n} {args.domain} items of {args.size}x{args.size} to {out}")
-    return 0
-
-def _cmd_datasets(args)->int:
-    from pathlib import Path
-    from m2s_repro.datasets import ADAPTERS, detect, find_datasets, scan, make_fake_tree
-    from m2s_repro.check import check, write_benco_json
-    if args.action == "list":
-        for a in ADAPTERS.values():
-            exp = ", ".join(f"{k} {v}" for k, v in a.expected.items()) or "any size"
-            print(f"{a.name:13s} {exp:30s} {a.doc}")
-        return 0
-    if args.action == "fake":
-        if not args.dataset or not args.out: raise ValueError("datasets fake needs --dataset and --out")
-        exp = make_fake_tree(args.dataset, args.out)
-        print(f"wrote a fake {args.dataset} tree to {Path(args.out) / exp.get('root', '')}"); return 0
-    if not args.data_root: raise ValueError("datasets check needs --data-root DIR")
-    root = Path(args.data_root)
-    if args.dataset: targets = {args.dataset: root}
-    else:
-        names = detect(root)
-        targets = {names[0]: root} if len(names) == 1 else find_datasets(root) if root.is_dir() and not names else {}
-        if not targets: scan(root)  # raises the explanatory error
-        print(f"recognised: {', '.join(f'{k} ({v})' for k, v in targets.items())}", file=sys.stderr)
-    if args.write_json and len(targets) > 1: raise ValueError("--write-json needs one data set: add --dataset or point at its folder")
-    reports, rc = [], 0
-    for name, path in targets.items():
-        s = scan(path, name)
-        if not args.json: print(f"checking {len(s.records)} records of {s.dataset} ...", file=sys.stderr, flush=True)
-        rep = check(s, decode=not args.no_decode, workers=args.workers, progress=not args.json)
-        reports.append(rep); rc = max(rc, int(bool(rep.bad)))
-        if not args.json: print(rep.summary(args.limit) + "\n")
-        if args.write_json:
-            bad = {p["file"] for p in rep.bad}
-            recs = [r for r in s.records if r.image not in bad and r.mask not in bad and (r.label or not args.tampered_only)]
-            print(f"wrote {len(recs)} pairs to {write_benco_json(recs, args.write_json)}" + (f" ({len(bad)} bad files left out)" if bad else ""), file=sys.stderr)
-    if args.json:
-        print(json.dumps([dict(dataset=r.scan.dataset, root=r.scan.root, records=len(r.scan), counts=r.scan.counts(),
-                               notes=r.scan.notes, problems=r.problems) for r in reports], indent=1))
-    return rc
-
-def _parse_set(rec, pairs:list)->dict:
-    "--set FIELD=VALUE pairs converted to the recipe fields' types."
-    out = {}
-    for kv in pairs:
-        if "=" not in kv: raise ValueError(f"--set expects FIELD=VALUE, got {kv!r}")
-        k, v = kv.split("=", 1)
-        if not hasattr(rec, k): raise ValueError(f"Unknown recipe field {k!r}")
-        t = type(getattr(rec, k))
-        if t is bool: out[k] = v.lower() in ("1", "true", "yes", "on")
-        elif t in (int, float, str): out[k] = t(v)
-        else: raise ValueError(f"--set cannot change {k!r} ({t.__name__}); make a recipe in Python instead")
-    return out
-
-def _fold_cmd(args, fold:int)->list[str]:
-    "The `m2s-repro train` command line of one fold."
-    cmd = ["m2s-repro", "train", "--recipe", args.recipe, "--fold", str(fold), "--out", str(args.out), "--seed", str(args.seed)]
-    for flag, v in (("--data-root", args.data_root), ("--dataset", args.dataset), ("--folds-file", args.folds_file),
-                    ("--epochs", args.epochs), ("--device", args.device)):
-        if v is not None: cmd += [flag, str(v)]
-    if args.set: cmd += ["--set", *args.set]
-    return cmd + [f"--{f.replace('_', '-')}" for f in ("resume", "distributed", "skip_bad") if getattr(args, f)]
-
-def _cmd_train(args)->int:
-    import subprocess
-    from m2s_repro.recipes import get_recipe, RECIPES
-    from m2s_repro.train import train_run
-    if args.list:
-        for r in RECIPES.values(): print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
-        return 0
-    rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
-    if args.epochs: rec = rec.with_(epochs=args.epochs)
-    folds = args.folds or [args.fold]
-    if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
-        for f in folds:
-            cmd = _fold_cmd(args, f)
-            if args.print_commands: print(" ".join(cmd)); continue
-            print(f"== fold {f}: {' '.join(cmd)}", file=sys.stderr, flush=True)
-            rc = subprocess.call([sys.executable, "-c", "import sys; from m2s_repro.cli import main; sys.exit(main(sys.argv[1:]))", *cmd[1:]])
-            if rc: print(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue", file=sys.stderr); return rc
-        return 0
-    s = train_run(rec, args.out, folds[0], args.data_root, args.dataset, args.folds_file, args.resume, args.device, args.seed,
-                  distributed=args.distributed, on_bad="skip" if args.skip_bad else "raise")
-    print(f"{s['status']}: {s['epochs_done']}/{rec.epochs} epochs in {s['seconds']:.0f} s; best {rec.monitor} {s['best_score']}; run in {s['run_dir']}")
-    return 0
-
-def _cmd_evaluate(args)->int:
-    from pathlib import Path
-    import pandas as pd
-    from m2s_repro.evaluate import evaluate, summarize, seen_unseen, fold_table
-    from m2s_repro.train import model_from_checkpoint
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    if args.data_root and args.dataset:  # one data set, every checkpoint
-        from m2s_repro.datasets import scan
-        from m2s_repro.check import select
-        from m2s_repro.loaders import ForgeryDataset
-        s = scan(args.data_root, args.dataset); recs = select(s, "skip" if args.skip_bad else "raise", tampered_only=not args.with_authentic)
-        rows, scores = [], []
-        pert = None
-        if args.perturb: k, v = args.perturb.split(":"); pert = (k, int(v))
-        if args.robustness:
-            from m2s_repro.evaluate import robustness
-            tabs = []
-            for ck in args.checkpoint:
-                model, meta = model_from_checkpoint(ck, device=args.device)
-                proto = args.protocol or meta["recipe"]["protocol"]
-                mk = lambda p: ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=p)
-                tabs.append(robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset))
-            t = pd.concat(tabs, ignore_index=True); t.to_csv(out / "robustness.csv", index=False)
-            print(t.round(4).to_markdown(index=False)); print(f"wrote robustness.csv to {out}", file=sys.stderr)
-            return 0
-        for ck in args.checkpoint:
-            model, meta = model_from_checkpoint(ck, device=args.device)
-            proto = args.protocol or meta["recipe"]["protocol"]
-            ds = ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=pert)
-            pi = evaluate(model, ds, args.bs, args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset)
-            rows.append(pi); scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, sum(r.label for r in recs))))
-        scores, rows = pd.DataFrame(scores), pd.concat(rows, ignore_index=True)
-    else:
-        scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device, progress=True, n_synth=args.n_synth)
-    rows.to_csv(out / "per_image.csv", index=False); scores.to_csv(out / "scores.csv", index=False)
-    metrics = [m for m in ("dsc", "iou", "f1", "permute_f1", "pixel_iou", "auc") if m in scores.columns]
-    tab = fold_table(scores, metrics); tab.to_csv(out / "table.csv", index=False)
-    print(tab.round(2).to_markdown(index=False)); print(f"wrote per_image.csv, scores.csv, table.csv to {out}", file=sys.stderr)
-    return 0
-
-def _cmd_predict(args)->int:
-    from m2s_repro.predict import predict_files
-    predict_files(args.images, args.checkpoint, args.out, args.device)
-    return 0
-
-def _cmd_reproduce(args)->int:
-    from m2s_repro.reproduce import reproduce, TABLES
-    if args.list:
-        for t, spec in TABLES.items(): print(f"{t:12s} {spec['notebook']:22s} {spec['title']}")
-        return 0
-    st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard)
-    for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
-    print(f"index: {args.out}/README.md")
-    return 1 if any(s["status"] == "failed" for s in st.values()) else 0
-
-def _cmd_docs(args)->int:
-    try: from m2s_repro.docs import build_offline_docs
-    except ImportError as e: raise ValueError(f"building the docs needs the dev extras (pip install -e '.[dev]'): {e}") from None
-    r = build_offline_docs(args.out)
-    print(f"wrote {len(r['pages'])} pages to {args.out} (open index.html); broken links: {len(r['broken'])}")
-    return 1 if r["broken"] else 0
-
-def build_parser()->argparse.ArgumentParser:
-    "The `m2s-repro` argument parser with every registered sub-command."
-    p = argparse.ArgumentParser(prog="m2s-repro", description="Reproduce M2SFormer (ICCV 2025) and Mesorch (AAAI 2025).")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+def _add_info(sub):
     info = sub.add_parser("info", help="versions, device and git state of this installation")
     info.add_argument("--json", action="store_true", help="print the full provenance record as JSON")
     info.add_argument("--device", default=None, help="device to report instead of the automatic choice (or set M2S_DEVICE)")
-    info.set_defaults(func=_cmd_info)
-    eff = sub.add_parser("efficiency", help="parameters, MACs/FLOPs, latency and memory of a registered model")
-    eff.add_argument("--model", default="m2sformer", help="registered model name (see --list)")
-    eff.add_argument("--all", action="store_true", help="every registered model, as one table beside the published figures")
-    eff.add_argument("--family", default="", help="with --all: only models whose name contains this (e.g. m2sformer, mesorch)")
-    eff.add_argument("--size", type=int, default=256, help="square input side in pixels (default 256)")
-    eff.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes to time (default 1 8)")
-    eff.add_argument("--runs", type=int, default=5, help="timed runs per batch size; the median is reported")
-    eff.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs")
-    eff.add_argument("--backbone", default=None, help="backbone size override, e.g. b0 (default: the variant's)")
-    eff.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    eff.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    eff.add_argument("--list", action="store_true", help="list the registered models and exit")
-    eff.set_defaults(func=_cmd_efficiency)
-    ph = sub.add_parser("photos", help="list the bundled photographs, or rebuild them from Debian's packages")
-    ph.add_argument("--rebuild", action="store_true", help="download the Debian packages (apt-get) and rebuild the set")
-    ph.add_argument("--out", default=None, help="with --rebuild: write here instead of into the package")
-    ph.set_defaults(func=_cmd_photos)
-    sy = sub.add_parser("synth", help="write a synthetic forgery benchmark (IMDL-BenCo folder format) from the bundled photos")
-    sy.add_argument("--out", required=True, help="output folder (Tp/, Gt/, pairs.json, manifest.json)")
-    sy.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    sy.add_argument("--domain", default="train", help="train, unseen-splice, unseen-copymove, unseen-inpaint, unseen-jpeg, unseen-resize, mixed")
-    sy.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
-    sy.add_argument("--seed", type=int, default=0, help="the same seed writes byte-identical files")
-    sy.set_defaults(func=_cmd_synth)
-    ds = sub.add_parser("datasets", help="recognise and validate a real data set download (list / check / fake)")
-    ds.add_argument("action", choices=["list", "check", "fake"], help="list known layouts, check a download, or write a fake tree")
-    ds.add_argument("--data-root", default=None, help="the data set's folder (or a folder of data sets, or an IMDL-BenCo JSON list)")
-    ds.add_argument("--dataset", default=None, help="layout name (see `list`); default: recognised from the folder")
-    ds.add_argument("--write-json", default=None, help="also write an IMDL-BenCo JSON pair list of the usable records here")
-    ds.add_argument("--tampered-only", action="store_true", help="with --write-json: leave authentic images out")
-    ds.add_argument("--no-decode", action="store_true", help="read headers only (fast; misses truncated files)")
-    ds.add_argument("--workers", type=int, default=2, help="decoding threads (default 2)")
-    ds.add_argument("--limit", type=int, default=20, help="problems to print (default 20; --json has all)")
-    ds.add_argument("--out", default=None, help="with fake: where to write the fake tree")
-    ds.add_argument("--json", action="store_true", help="print the reports as JSON")
-    ds.set_defaults(func=_cmd_datasets)
-    tr = sub.add_parser("train", help="train a recipe (one fold, or several folds as independent processes)")
-    tr.add_argument("--recipe", default="m2sformer-cpu", help="recipe name (see --list)")
-    tr.add_argument("--list", action="store_true", help="list the recipes and exit")
-    tr.add_argument("--fold", type=int, default=1, help="held-out fold, 1..5 (default 1)")
-    tr.add_argument("--folds", type=int, nargs="+", default=None, help="several folds, one process each, one after the other")
-    tr.add_argument("--print-commands", action="store_true", help="with --folds: print one command per fold (to run on other GPUs or machines) instead")
-    tr.add_argument("--data-root", default=None, help="real training set folder (recipes with data=real)")
-    tr.add_argument("--dataset", default=None, help="its layout name (default: recognised)")
-    tr.add_argument("--folds-file", default=None, help="saved folds (default: <data-root>/m2s_folds_k5_seed<seed>.json, made if missing)")
-    tr.add_argument("--out", default="runs", help="parent of the run directories (default runs/)")
-    tr.add_argument("--resume", action="store_true", help="continue the run from its last.pth")
-    tr.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    tr.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override recipe fields, e.g. --set bs=8 lr=3e-4")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    tr.add_argument("--distributed", action="store_true", help="data-parallel on several GPUs: `accelerate launch --multi_gpu $(which m2s-repro) train --distributed ...`")
-    tr.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
-    tr.set_defaults(func=_cmd_train)
-    ev = sub.add_parser("evaluate", help="evaluate fold checkpoints: seen fold + unseen sets, or one data set")
-    ev.add_argument("--checkpoint", nargs="+", required=True, help="best.pth of each fold's run")
-    ev.add_argument("--scheme", default="synthetic", help="synthetic, casiav2 or dis25k: which unseen sets (default synthetic)")
-    ev.add_argument("--data-root", default=None, help="folder holding the real data sets")
-    ev.add_argument("--dataset", default=None, help="evaluate this one data set (under --data-root) instead of a scheme")
-    ev.add_argument("--protocol", default=None, help="m2s or benco (default: the checkpoint's recipe)")
-    ev.add_argument("--perturb", default=None, metavar="KIND:VALUE", help="robustness perturbation, e.g. jpeg:50 (with --dataset)")
-    ev.add_argument("--robustness", action="store_true", help="with --dataset: every perturbation strength of Mesorch's Table 2 (noise, blur, JPEG)")
-    ev.add_argument("--with-authentic", action="store_true", help="with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)")
-    ev.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
-    ev.add_argument("--n-synth", type=int, default=200, help="synthetic scheme: images per unseen domain (default 200)")
-    ev.add_argument("--bs", type=int, default=8); ev.add_argument("--device", default=None)
-    ev.add_argument("--out", default="eval", help="where per_image.csv, scores.csv and table.csv go")
-    ev.set_defaults(func=_cmd_evaluate)
-    pr = sub.add_parser("predict", help="probability map, mask and overlay PNGs for images of any size")
-    pr.add_argument("images", nargs="+", help="image files")
-    pr.add_argument("--checkpoint", default=None, help="a best.pth or last.pth (default: the bundled mini-profile M2SFormer, trained on synthetic data)")
-    pr.add_argument("--out", default="predictions", help="output folder (default predictions/)")
-    pr.add_argument("--device", default=None)
-    pr.set_defaults(func=_cmd_predict)
-    rp = sub.add_parser("reproduce", help="run the paper-table notebooks (papermill) under a profile into results/")
-    rp.add_argument("--profile", default="mini", choices=["smoke", "mini", "paper"], help="smoke (CI, meaningless numbers), mini (CPU, synthetic benchmark; default), paper (GPUs, real data)")
-    rp.add_argument("--tables", nargs="+", default=None, help="only these tables (see --list)")
-    rp.add_argument("--data-root", default=None, help="folder of the real data sets (paper profile)")
-    rp.add_argument("--out", default="results", help="results folder (default results/)")
-    rp.add_argument("--runs", default="runs", help="where training runs go (default runs/; reused and resumed across calls)")
-    rp.add_argument("--resume", action="store_true", help="skip tables already produced by this profile at this commit")
-    rp.add_argument("--shard", default=None, metavar="I/N", help="run every N-th table starting at the I-th (several machines)")
-    rp.add_argument("--list", action="store_true", help="list the tables and exit")
-    rp.set_defaults(func=_cmd_reproduce)
-    dc = sub.add_parser("docs", help="build the documentation site offline (HTML, no Quarto needed)")
-    dc.add_argument("--out", default="_docs_offline", help="output folder")
-    dc.set_defaults(func=_cmd_docs)
+    info.set_defaults(func=info_command)
+
+LAYERS = (data_cli, train_cli, evaluation_cli, bench_cli, report_cli)  # each adds its own sub-commands
+
+def build_parser()->argparse.ArgumentParser:
+    "The `m2s-repro` argument parser with every layer's sub-commands."
+    p = argparse.ArgumentParser(prog="m2s-repro", description="Reproduce M2SFormer (ICCV 2025) and Mesorch (AAAI 2025).")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    _add_info(sub)
+    for layer in LAYERS: layer.add_commands(sub)
     return p
 
 def main(argv:list[str]|None=None)->int:
@@ -333,3 +52,4 @@ def main(argv:list[str]|None=None)->int:
     try: return args.func(args)
     except ValueError as e:  # errors a user can cause: say what, not a traceback
         print(f"m2s-repro {args.command}: error: {e}", file=sys.stderr); return 2
+

@@ -4,21 +4,17 @@
 
 # %% ../nbs/00_core.ipynb #65c23116
 from __future__ import annotations
-import os, sys, json, random, socket, platform, subprocess, tempfile, importlib.util
+import dataclasses, os, sys, json, random, socket, platform, subprocess, tempfile, importlib.util
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-import warnings
 import numpy as np
 import torch
 
-# fastai 2.8's layers call torch.jit.script at import, which torch >= 2.14 deprecates with a FutureWarning
-# on every import; it is not ours to fix and would clutter every notebook and command, so silence that one message.
-warnings.filterwarnings("ignore", message=r"`torch.jit.script` is deprecated", category=FutureWarning)
 
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'provenance',
-           'atomic_write', 'save_json', 'check_tensor', 'check_same_shape']
+           'atomic_write', 'save_json', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -135,3 +131,25 @@ def check_same_shape(a:torch.Tensor, b:torch.Tensor, na:str, nb:str):
     "Raise a `ValueError` unless `a` and `b` have the same shape."
     if a.shape != b.shape:
         raise ValueError(f"{na} has shape {tuple(a.shape)} but {nb} has shape {tuple(b.shape)}; they must match")
+
+# %% ../nbs/00_core.ipynb #28c5c724
+def repo_root(need:str="nbs", # a path the caller needs inside the clone
+              what:str="this command", # who needs it, for the error message
+              package_dir=None, # the imported package's folder; default: this package's
+             )->Path:
+    "The repository clone this package was imported from; a `ValueError` saying what to do when there is none."
+    pkg = Path(package_dir) if package_dir else Path(importlib.util.find_spec("m2s_repro").origin).parent
+    root = pkg.resolve().parent
+    if not (root / "settings.ini").is_file() or not (root / need).exists():
+        raise ValueError(f"run from a clone of the repository: {what} needs {need} from it, and m2s_repro is installed "
+                         f"at {pkg} without one (git clone the repository, then `pip install -e .` inside it)")
+    return root
+
+# %% ../nbs/00_core.ipynb #e11dee33
+def replace_fields(obj, # a dataclass instance
+                   what:str, # what a field is called in the error, e.g. "recipe field"
+                   **changes)->object:
+    "A copy of dataclass `obj` with `changes`; an unknown name is a `ValueError` that lists the known ones."
+    known = {f.name for f in dataclasses.fields(obj)}
+    if bad := set(changes) - known: raise ValueError(f"Unknown {what}(s) {sorted(bad)}; known: {sorted(known)}")
+    return dataclasses.replace(obj, **changes)

@@ -5,7 +5,6 @@
 # %% ../nbs/01_testkit.ipynb #6f1185ee
 from __future__ import annotations
 import torch, torch.nn as nn, torch.nn.functional as F
-import m2s_repro.core  # noqa: F401 (first: quiets a fastai import warning)
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat

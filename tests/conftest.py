@@ -4,13 +4,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-_ENTRY = "import sys; from m2s_repro.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def run_cli(*args, env=None, timeout=120):
     "Run `m2s-repro ARGS` in a subprocess, returning the CompletedProcess (never raises on exit codes)."
     e = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-c", _ENTRY, *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "m2s_repro", *args], capture_output=True, text=True,
                           env=e, timeout=timeout, cwd=ROOT)
 
 

@@ -85,7 +85,7 @@ def test_synth_rejects_unknown_domain(cli, tmp_path):
 
 
 def test_predict_with_the_bundled_checkpoint(cli, tmp_path):
-    photo = sorted((ROOT / "m2s_repro" / "data" / "photos").glob("*.jpg"))[0]
+    photo = sorted((ROOT / "m2s_repro" / "assets" / "photos").glob("*.jpg"))[0]
     r = cli("predict", str(photo), "--out", str(tmp_path), timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "NOT on CASIAv2" in r.stderr and "predicted tampered" in r.stdout

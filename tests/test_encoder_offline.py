@@ -6,14 +6,14 @@ import pytest
 def _offline_message(call:str)->str:
     "Run `call` in a fresh process with the Hugging Face hub offline; return the RuntimeError's message (or 'loaded')."
     code = textwrap.dedent(f"""
-        from m2s_repro.registry import build_model
-        from m2s_repro.encoder import pvt_encoder
+        from m2s_repro.models import build_model
+        from m2s_repro.models.encoder import pvt_encoder
         try:
             {call}
         except RuntimeError as e:
             print('MSG:', e)
         else:
-            print('MSG: loaded')  # a machine with a cache or network: nothing to test
+            print('MSG: loaded')  # a machine with a cache or network
     """)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}  # what a machine without network amounts to, without timm's retries
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
@@ -27,4 +27,5 @@ def _offline_message(call:str)->str:
 ])
 def test_pretrained_offline_is_a_clear_error(call, name, hint):
     msg = _offline_message(call)
-    assert "loaded" in msg or (name in msg and hint in msg), msg
+    if msg.strip() == "loaded": pytest.skip(f"{name} weights are in this machine's cache: the offline error cannot be seen here")
+    assert name in msg and hint in msg, msg

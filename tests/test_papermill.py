@@ -8,7 +8,7 @@ papermill = pytest.importorskip("papermill")
 
 
 def _parameterised():
-    for p in sorted((ROOT / "nbs").glob("*.ipynb")):
+    for p in sorted((ROOT / "nbs").rglob("*.ipynb")):
         cells = json.loads(p.read_text())["cells"]
         if any("parameters" in c.get("metadata", {}).get("tags", []) for c in cells): yield p
 

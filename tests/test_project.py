@@ -68,3 +68,63 @@ def test_settings_pins():
     dev = _cfg()["dev_requirements"].split()
     assert "nbdev==2.4.14" in dev and "execnb<0.2" in dev and "ghapi<2" in dev
     assert _cfg()["allowed_cell_metadata_keys"].split(",")[0].strip() == "tags"
+
+
+# The layers of the package, lowest first: a module imports only its own layer and the layers below.
+LAYERS = ["core", "numerics", "data", "models", "train", "evaluation", "bench", "report", "testkit", "cli", "__main__"]
+
+
+def _imports():
+    "Every (importing module, imported m2s_repro module, line) in the package, from the source."
+    import ast
+    pkg = ROOT / "m2s_repro"
+    for f in sorted(pkg.rglob("*.py")):
+        if f.name == "_modidx.py": continue
+        parts = list(f.relative_to(pkg).with_suffix("").parts)
+        is_init = parts[-1] == "__init__"
+        mod = ["m2s_repro", *(parts[:-1] if is_init else parts)]
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                base = mod if is_init else mod[:-1]
+                base = base[:len(base) - node.level + 1] + ([node.module] if node.module else [])
+                names = [".".join(base)] if node.module else [".".join(base + [a.name]) for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("m2s_repro"):
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names if a.name.startswith("m2s_repro")]
+            else: continue
+            for n in names: yield ".".join(mod), n, node.lineno
+
+
+def _layer(mod:str)->str|None:
+    p = mod.split(".")
+    return p[1] if len(p) > 1 else None  # None: the package itself (its __init__ imports nothing of ours)
+
+
+def test_no_module_imports_a_higher_layer():
+    up = [f"{a} -> {b} (line {ln})" for a, b, ln in _imports()
+          if _layer(a) and _layer(b) and LAYERS.index(_layer(b)) > LAYERS.index(_layer(a))]
+    assert not up, "imports reaching up a layer:\n" + "\n".join(up)
+    layers = {p.name for p in (ROOT / "m2s_repro").iterdir() if (p / "__init__.py").exists()}
+    assert layers <= set(LAYERS), f"a subpackage that is not a layer: {layers - set(LAYERS)}"
+
+
+def test_no_import_cycles():
+    import graphlib
+    mods = {".".join(["m2s_repro", *p.relative_to(ROOT / "m2s_repro").with_suffix("").parts]).removesuffix(".__init__")
+            for p in (ROOT / "m2s_repro").rglob("*.py") if p.name != "_modidx.py"}
+    graph = {m: set() for m in mods}
+    for a, b, _ in _imports():
+        while b not in mods and "." in b: b = b.rsplit(".", 1)[0]  # `from pkg import name` names a module or a symbol
+        if b != a: graph[a].add(b)
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
+
+
+def test_mesorch_does_not_import_m2sformer_parts():
+    bad = [b for a, b, _ in _imports() if a == "m2s_repro.models.mesorch" and b.split(".")[-1] in ("m2s_block", "decoder", "m2sformer")]
+    assert not bad, bad
+
+
+def test_subpackage_inits_are_short():
+    for f in (ROOT / "m2s_repro").glob("*/__init__.py"):
+        assert len(f.read_text().splitlines()) <= 15, f"{f} is long: an __init__ only collects its layer"

@@ -7,7 +7,7 @@ def test_smoke_profile_runs_every_table(tmp_path):
     out, runs = tmp_path / "results", tmp_path / "runs"
     r = run_cli("reproduce", "--profile", "smoke", "--out", str(out), "--runs", str(runs), timeout=1200)
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    from m2s_repro.reproduce import TABLES
+    from m2s_repro.report.reproduce import TABLES
     ran = [t for t, s in TABLES.items() if s["profiles"]["smoke"] is not None]
     assert set(ran) >= {"main", "ablation_s", "dga", "code_vs_paper", "mesorch", "robustness", "efficiency"}
     for t in ran:
