@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
 from .readers import DataError, read_image, read_mask, image_size, mask_stats
-from .datasets import Scan, ADAPTERS
+from .datasets import Scan, ADAPTERS, scan
 
 # %% auto #0
-__all__ = ['BAD', 'check_record', 'Report', 'check', 'select', 'write_benco_json']
+__all__ = ['BAD', 'check_record', 'Report', 'check', 'usable', 'select', 'tampered_records', 'write_benco_json']
 
 # %% ../../nbs/data/07b_check.ipynb #a53cd769
 BAD = ("missing-mask", "unreadable-image", "unreadable-mask", "size-mismatch")
@@ -89,6 +89,14 @@ def check(s:Scan, decode:bool=True, workers:int=2, progress:bool=False)->Report:
     return Report(s, probs, time.perf_counter() - t0)
 
 # %% ../../nbs/data/07b_check.ipynb #8f645795
+def usable(records:list, # `Record`s of a scan
+           bad:list, # problems whose file makes a record unusable (`Report.bad`)
+           tampered_only:bool=False, # also leave authentic images out
+          )->list:
+    "The records none of whose files is in `bad`."
+    drop = {p["file"] for p in bad}
+    return [r for r in records if r.image not in drop and r.mask not in drop and (r.label or not tampered_only)]
+
 def select(s:Scan, on_bad:str="raise", tampered_only:bool=False, decode:bool=False, workers:int=2)->list:
     "The records of a scan that are safe to load; `on_bad` = 'raise' (stop with the list) or 'skip'."
     if on_bad not in ("raise", "skip"): raise ValueError(f"on_bad must be 'raise' or 'skip', got {on_bad!r}")
@@ -97,10 +105,19 @@ def select(s:Scan, on_bad:str="raise", tampered_only:bool=False, decode:bool=Fal
     if bad and on_bad == "raise":
         lst = "\n".join(f"  {p['problem']}: {p['file']} ({p['detail']})" for p in bad[:30]) + (f"\n  ... {len(bad) - 30} more" if len(bad) > 30 else "")
         raise DataError(s.root, f"{len(bad)} bad files in {s.dataset}:\n{lst}\nFix them, or skip them (on_bad='skip', or --skip-bad on the command line).")
-    drop = {p["file"] for p in bad}
-    recs = [r for r in s.records if r.image not in drop and r.mask not in drop and (r.label or not tampered_only)]
-    if bad: print(f"{s.dataset}: skipped {len(s.missing) + sum(r.image in drop or r.mask in drop for r in s.records)} bad images; {len(recs)} records remain", file=sys.stderr)
+    recs = usable(s.records, bad, tampered_only)
+    if bad:
+        n_bad = len(s.missing) + len(s.records) - len(usable(s.records, bad))
+        print(f"{s.dataset}: skipped {n_bad} bad images; {len(recs)} records remain", file=sys.stderr)
     return recs
+
+def tampered_records(root, # the data set's folder
+                     dataset:str|None=None, # its layout name; default: recognised
+                     on_bad:str="raise", # 'raise' or 'skip' unusable files
+                    )->list:
+    "The usable tampered records of the data set at `root`: what the evaluation protocols score."
+    return select(scan(root, dataset), on_bad, tampered_only=True)
+
 
 # %% ../../nbs/data/07b_check.ipynb #5189d0c9
 def write_benco_json(records:list, path, convert_dir=None)->Path:

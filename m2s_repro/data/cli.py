@@ -40,7 +40,7 @@ def datasets_command(args)->int:
     "The `m2s-repro datasets` command."
     from pathlib import Path
     from m2s_repro.data.datasets import ADAPTERS, detect, find_datasets, scan, make_fake_tree
-    from m2s_repro.data.check import check, write_benco_json
+    from m2s_repro.data.check import check, usable, write_benco_json
     if args.action == "list":
         for a in ADAPTERS.values():
             exp = ", ".join(f"{k} {v}" for k, v in a.expected.items()) or "any size"
@@ -67,9 +67,9 @@ def datasets_command(args)->int:
         reports.append(rep); rc = max(rc, int(bool(rep.bad)))
         if not args.json: print(rep.summary(args.limit) + "\n")
         if args.write_json:
-            bad = {p["file"] for p in rep.bad}
-            recs = [r for r in s.records if r.image not in bad and r.mask not in bad and (r.label or not args.tampered_only)]
-            print(f"wrote {len(recs)} pairs to {write_benco_json(recs, args.write_json)}" + (f" ({len(bad)} bad files left out)" if bad else ""), file=sys.stderr)
+            recs = usable(s.records, rep.bad, args.tampered_only)
+            left_out = f" ({len(rep.bad)} bad files left out)" if rep.bad else ""
+            print(f"wrote {len(recs)} pairs to {write_benco_json(recs, args.write_json)}{left_out}", file=sys.stderr)
     if args.json:
         print(json.dumps([dict(dataset=r.scan.dataset, root=r.scan.root, records=len(r.scan), counts=r.scan.counts(),
                                notes=r.scan.notes, problems=r.problems) for r in reports], indent=1))

@@ -81,11 +81,11 @@ def scheme_sets(scheme:str="synthetic", data_root=None, protocol:str="m2s", size
     names = PROTOCOLS[scheme]["unseen"]
     if scheme == "synthetic":
         return {n: SynthDataset(n_synth, n, synth_size, seed=seed, protocol=protocol, out_size=size) for n in names}, []
-    from m2s_repro.data.datasets import find_datasets, scan
-    from m2s_repro.data.check import select
+    from m2s_repro.data.datasets import find_datasets
+    from m2s_repro.data.check import tampered_records
     if data_root is None: raise ValueError(f"scheme {scheme!r} is evaluated on real data sets: give data_root")
     found = find_datasets(data_root)
-    sets = {n: ForgeryDataset(select(scan(found[n], n), on_bad, tampered_only=True), protocol, size) for n in names if n in found}
+    sets = {n: ForgeryDataset(tampered_records(found[n], n, on_bad), protocol, size) for n in names if n in found}
     return sets, [n for n in names if n not in found]
 
 def seen_unseen(checkpoints:list, # best.pth of each fold's run

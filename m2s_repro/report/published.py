@@ -6,6 +6,7 @@
 from __future__ import annotations
 from importlib import resources
 import pandas as pd
+from ..bench.efficiency import published_efficiency
 
 # %% auto #0
 __all__ = ['COLUMNS', 'UNITS', 'REPORT_COLUMNS', 'published', 'published_tables', 'consistency_report']
@@ -76,7 +77,7 @@ def _same_check(name, stated, other, on, note)->pd.DataFrame:
 
 def _x1024_check()->pd.DataFrame:
     "Mesorch Table 3 (params M, FLOPs G): is each figure 1.024 x a whole number, i.e. a 0.xxxT/G string times 1024?"
-    with resources.files("m2s_repro").joinpath(_DIR, "mesorch_efficiency.csv").open() as f: eff = pd.read_csv(f)
+    eff = published_efficiency().query("table == 'T3'")
     t3 = eff.melt(id_vars=["model", "size"], value_vars=["params_M", "flops_G"], var_name="metric")
     t3 = t3.assign(table="T3 (mesorch_efficiency.csv)", method=t3.model, setting=t3["size"].map(lambda s: f"{s}x{s}"), param="", dataset="", unit="")
     return _check("mesorch_T3_x1024", t3.assign(recomputed=1.024 * (t3.value / 1.024).round()),

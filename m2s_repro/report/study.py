@@ -222,11 +222,11 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
         if scheme == "synthetic":
             make = lambda p: SynthDataset(n, "unseen-splice", rec.synth_size, seed=12345, protocol=rec.protocol, out_size=rec.size, perturbation=p)
         else:
-            from m2s_repro.data.datasets import find_datasets, scan
-            from m2s_repro.data.check import select
+            from m2s_repro.data.datasets import find_datasets
+            from m2s_repro.data.check import tampered_records
             found = find_datasets(data_root)
             if "casiav1" not in found: raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
-            recs = select(scan(found["casiav1"], "casiav1"), "raise", tampered_only=True)
+            recs = tampered_records(found["casiav1"], "casiav1")
             make = lambda p: ForgeryDataset(recs, rec.protocol, rec.size, perturbation=p)
         if progress: print(f"robustness: {label}", file=sys.stderr, flush=True)
         out.append(robustness(model, make, "benco", kinds, device=device).assign(model=label))

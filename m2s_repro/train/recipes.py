@@ -51,26 +51,26 @@ class Recipe:
 # %% ../../nbs/train/20_recipes.ipynb #7e5dd67a
 CPU_M2S = dict(backbone="b0", skip_channels=16, decoder_filters=(64, 32, 16), drop_path_rate=0.)
 
-RECIPES = {r.name: r for r in [
-    Recipe("m2sformer-paper", "m2sformer", dict(pretrained=True), note="released configuration (AdamW; the paper says Adam)"),
-    Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12, accum=2, epochs=150, final_lr=5e-7,
-           warmup_epochs=2, wd=.05, no_decay_bias_norm=True, mixed_precision=False, augment=True,
-           note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT data; MiT-B3 weights: model_options mit_weights=PATH"),
+_CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profile's budget
     Recipe("m2sformer-cpu", "m2sformer", CPU_M2S, size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
            data="synthetic", train_items=1600, valid_items=200, synth_size=128, note="bundled synthetic benchmark, CPU-sized"),
     Recipe("baseline-cpu", "baseline", dict(backbone="b0"), size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
            data="synthetic", train_items=1600, valid_items=200, synth_size=128, note="plain baseline, same budget as m2sformer-cpu"),
     Recipe("mesorch-cpu", "mesorch-small", {}, protocol="benco", size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, warmup_epochs=.5,
            wd=.05, no_decay_bias_norm=True, augment=True, data="synthetic", train_items=1600, valid_items=200, synth_size=128,
-           note="Mesorch's recipe shape at CPU size (ConvNeXt-Atto + MiT-B0)"),
-    Recipe("m2sformer-mini", "m2sformer", CPU_M2S, size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
-           data="synthetic", train_items=400, valid_items=100, synth_size=128,
-           note="the reproduce runner's mini profile: m2sformer-cpu's shape at a quarter of the items and half the epochs"),
-    Recipe("baseline-mini", "baseline", dict(backbone="b0"), size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, wd=1e-4, augment=True,
-           data="synthetic", train_items=400, valid_items=100, synth_size=128, note="plain baseline, same budget as m2sformer-mini"),
-    Recipe("mesorch-mini", "mesorch-small", {}, protocol="benco", size=128, bs=16, epochs=4, lr=1e-3, final_lr=1e-5, warmup_epochs=.5,
-           wd=.05, no_decay_bias_norm=True, augment=True, data="synthetic", train_items=400, valid_items=100, synth_size=128,
-           note="mesorch-cpu at the mini profile's budget"),
+           note="Mesorch's recipe shape at CPU size (ConvNeXt-Atto + MiT-B0)")
+]
+
+RECIPES = {r.name: r for r in [
+    Recipe("m2sformer-paper", "m2sformer", dict(pretrained=True), note="released configuration (AdamW; the paper says Adam)"),
+    Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12, accum=2, epochs=150, final_lr=5e-7,
+           warmup_epochs=2, wd=.05, no_decay_bias_norm=True, mixed_precision=False, augment=True,
+           note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT data; MiT-B3 weights: model_options mit_weights=PATH"),
+    *_CPU,
+    *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), epochs=4, train_items=400, valid_items=100, note=note)
+      for cpu, note in zip(_CPU, ("the reproduce runner's mini profile: m2sformer-cpu's shape at a quarter of the items and "
+                                     "half the epochs", "plain baseline, same budget as m2sformer-mini",
+                                     "mesorch-cpu at the mini profile's budget"))),
     Recipe("smoke", "m2sformer", dict(backbone="b0", skip_channels=16, decoder_filters=(32, 16, 8)), size=64, bs=4, epochs=2, lr=1e-3,
            data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
     Recipe("baseline-smoke", "baseline", dict(backbone="b0", dim=16), size=64, bs=4, epochs=2, lr=1e-3,
