@@ -23,7 +23,9 @@ def set_seed(seed:int=42, # seed for `random`, NumPy and torch
     "Seed every generator the study uses and optionally force deterministic kernels; returns `seed`."
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or not 0 <= seed < 2**32:
         raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    random.seed(seed); np.random.seed(seed); torch.manual_seed(seed)  # manual_seed also seeds every CUDA device
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # manual_seed also seeds every CUDA device
     if deterministic:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # required by cuBLAS for determinism
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
@@ -34,7 +36,8 @@ def set_seed(seed:int=42, # seed for `random`, NumPy and torch
 def available_devices()->list[str]:
     "Devices torch can use on this machine, best first."
     devs = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available(): devs.append("mps")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available(): devs.append("mps")
     return devs + ["cpu"]
 
 def get_device(name:str|None=None, # explicit device; `None` reads `M2S_DEVICE`, then picks the best
@@ -101,33 +104,50 @@ def atomic_write(path, # destination file
                  data:bytes|str, # the complete content
                 )->Path:
     "Write `data` to `path` via a temporary file and an atomic rename; never leaves a partial file."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data); f.flush(); os.fsync(f.fileno())
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True); raise
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
-def save_json(path, obj, indent:int=2)->Path:
+def save_json(path, # destination file
+              obj, # what to write: JSON types, NumPy and torch scalars
+              indent:int=2, # indentation of the pretty-printed JSON
+             )->Path:
     "Atomically write `obj` as pretty JSON (NumPy and torch scalars become Python numbers)."
-    conv = lambda o: o.item() if hasattr(o, "item") else str(o)
+    def conv(o): return o.item() if hasattr(o, "item") else str(o)
     return atomic_write(path, json.dumps(obj, indent=indent, default=conv) + "\n")
 
 # %% ../nbs/00_core.ipynb #eb2c49cf
-def check_tensor(x, name:str, ndim:int|tuple|None=None, finite:bool=True)->torch.Tensor:
+def check_tensor(x, # the value to check
+                 name:str, # its name in the error message
+                 ndim:int|tuple|None=None, # allowed number(s) of dimensions; None: any
+                 finite:bool=True, # also reject NaN and infinite values (floating tensors only)
+                )->torch.Tensor:
     "Raise a `ValueError` naming `name` unless `x` is a tensor with `ndim` dims and (optionally) finite values."
     if not isinstance(x, torch.Tensor): raise ValueError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     dims = (ndim,) if isinstance(ndim, int) else ndim
     if dims is not None and x.ndim not in dims:
-        raise ValueError(f"{name} must have {' or '.join(map(str, dims))} dimensions, got shape {tuple(x.shape)}")
+        raise ValueError(f"{name} must have {' or '.join(map(str, dims))} dimensions, "
+                         f"got shape {tuple(x.shape)}")
     if finite and x.is_floating_point() and not torch.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values ({int((~torch.isfinite(x)).sum())} of {x.numel()})")
+        n_bad = int((~torch.isfinite(x)).sum())
+        raise ValueError(f"{name} contains NaN or infinite values ({n_bad} of {x.numel()})")
     return x
 
-def check_same_shape(a:torch.Tensor, b:torch.Tensor, na:str, nb:str):
+def check_same_shape(a:torch.Tensor, # first tensor
+                     b:torch.Tensor, # second tensor
+                     na:str, # name of `a` in the error message
+                     nb:str, # name of `b` in the error message
+                    ):
     "Raise a `ValueError` unless `a` and `b` have the same shape."
     if a.shape != b.shape:
         raise ValueError(f"{na} has shape {tuple(a.shape)} but {nb} has shape {tuple(b.shape)}; they must match")
@@ -141,14 +161,16 @@ def repo_root(need:str="nbs", # a path the caller needs inside the clone
     pkg = Path(package_dir) if package_dir else Path(importlib.util.find_spec("m2s_repro").origin).parent
     root = pkg.resolve().parent
     if not (root / "settings.ini").is_file() or not (root / need).exists():
-        raise ValueError(f"run from a clone of the repository: {what} needs {need} from it, and m2s_repro is installed "
-                         f"at {pkg} without one (git clone the repository, then `pip install -e .` inside it)")
+        raise ValueError(f"run from a clone of the repository: {what} needs {need} from it, and m2s_repro is "
+                         f"installed at {pkg} without one (git clone the repository, then `pip install -e .` "
+                         "inside it)")
     return root
 
 # %% ../nbs/00_core.ipynb #e11dee33
 def replace_fields(obj, # a dataclass instance
                    what:str, # what a field is called in the error, e.g. "recipe field"
-                   **changes)->object:
+                   **changes, # field=value pairs to change
+                  )->object:
     "A copy of dataclass `obj` with `changes`; an unknown name is a `ValueError` that lists the known ones."
     known = {f.name for f in dataclasses.fields(obj)}
     if bad := set(changes) - known: raise ValueError(f"Unknown {what}(s) {sorted(bad)}; known: {sorted(known)}")

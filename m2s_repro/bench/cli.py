@@ -11,26 +11,34 @@ import json, sys
 __all__ = ['efficiency_command', 'add_commands']
 
 # %% ../../nbs/bench/31a_cli.ipynb #4300d035
-def efficiency_command(args)->int:
+def efficiency_command(args, # the parsed `m2s-repro efficiency` arguments
+                      )->int:
     "The `m2s-repro efficiency` command."
     from m2s_repro.bench.efficiency import measure
     from m2s_repro.models import model_names, describe
     if args.list:
         for n in model_names(): print(f"{n:22s} {describe(n)}")
         return 0
-    if args.model not in model_names(): raise ValueError(f"Unknown model {args.model!r}; registered: {', '.join(model_names())}")
+    if args.model not in model_names():
+        raise ValueError(f"Unknown model {args.model!r}; registered: {', '.join(model_names())}")
     if args.size <= 0 or args.size % 32: raise ValueError(f"--size must be a positive multiple of 32, got {args.size}")
     if min(args.batch) < 1 or args.runs < 1: raise ValueError("--batch sizes and --runs must be at least 1")
     over = {"backbone": args.backbone} if args.backbone else {}
     if args.all: return _efficiency_table(args, [n for n in model_names() if args.family in n], over)
-    if over and not args.model.startswith("m2sformer"): raise ValueError("--backbone applies to M2SFormer variants only")
+    if over and not args.model.startswith("m2sformer"):
+        raise ValueError("--backbone applies to M2SFormer variants only")
     if not args.json: print(f"measuring {args.model} at {args.size}x{args.size} ...", file=sys.stderr, flush=True)
     r = measure(args.model, args.size, tuple(args.batch), args.runs, args.warmup, args.device, **over)
-    if args.json: print(json.dumps(r, indent=2)); return 0
+    if args.json:
+        print(json.dumps(r, indent=2))
+        return 0
     print(f"model            {r['model']}  ({r['size']}x{r['size']}, {r['device']}, {r['threads']} threads)")
-    print(f"parameters       {r['params'] / 1e6:.3f} M  (trainable {r['trainable_params'] / 1e6:.3f} M, buffers {r['buffers']:,})")
-    for c in ("fvcore", "torch"): print(f"MACs / FLOPs     {r['macs'][c] / 1e9:.3f} G / {r['flops'][c] / 1e9:.3f} G  ({c})")
-    for b, ms in r["latency_ms"].items(): print(f"latency b={b:<4s}  {ms:.1f} ms  ({r['throughput_img_s'][b]:.1f} img/s)")
+    print(f"parameters       {r['params'] / 1e6:.3f} M  "
+          f"(trainable {r['trainable_params'] / 1e6:.3f} M, buffers {r['buffers']:,})")
+    for c in ("fvcore", "torch"):
+        print(f"MACs / FLOPs     {r['macs'][c] / 1e9:.3f} G / {r['flops'][c] / 1e9:.3f} G  ({c})")
+    for b, ms in r["latency_ms"].items():
+        print(f"latency b={b:<4s}  {ms:.1f} ms  ({r['throughput_img_s'][b]:.1f} img/s)")
     print(f"peak memory      {r['peak_memory_mb']:.1f} MiB (activations, batch 1)")
     return 0
 
@@ -41,27 +49,34 @@ def _efficiency_table(args, names, over)->int:
         if not args.json: print(f"[{i + 1}/{len(names)}] {n} ...", file=sys.stderr, flush=True)
         recs.append(measure(n, args.size, tuple(args.batch), args.runs, args.warmup, args.device,
                             **(over if n.startswith("m2sformer") else {})))  # --backbone is M2SFormer's encoder
-    if args.json: print(json.dumps(recs, indent=2)); return 0
+    if args.json:
+        print(json.dumps(recs, indent=2))
+        return 0
     t = flatten_records(recs)
     b = str(args.batch[0])
-    print(f"{'model':22s} {'params (M)':>10s} {'GMACs fvcore':>12s} {'GMACs torch':>11s} {'ms (b=' + b + ')':>10s} {'peak MiB':>9s}")
+    print(f"{'model':22s} {'params (M)':>10s} {'GMACs fvcore':>12s} {'GMACs torch':>11s} {'ms (b=' + b + ')':>10s} "
+          f"{'peak MiB':>9s}")
     for _, r in t.iterrows():
-        print(f"{r.model:22s} {r.params / 1e6:10.3f} {r.macs_fvcore / 1e9:12.3f} {r.macs_torch / 1e9:11.3f} {r['latency_ms_' + b]:10.1f} {r.peak_memory_mb:9.1f}")
+        print(f"{r.model:22s} {r.params / 1e6:10.3f} {r.macs_fvcore / 1e9:12.3f} {r.macs_torch / 1e9:11.3f} "
+              f"{r['latency_ms_' + b]:10.1f} {r.peak_memory_mb:9.1f}")
     cmp = compare_published(t)
     if len(cmp) and args.size == 256 and over.get("backbone", "b2") == "b2":
         print("\npublished (paper) vs measured, 256x256 - the paper's 'GFLOPs' compared with MACs:")
         for _, r in cmp.iterrows():
-            print(f"{r.model:22s} params {r.paper_params_M:5.1f}M vs {r.params_M:6.3f}M   GFLOPs {r.paper_GFLOPs:5.1f} vs {r.fvcore_GMACs:6.3f} GMACs")
+            print(f"{r.model:22s} params {r.paper_params_M:5.1f}M vs {r.params_M:6.3f}M   "
+                  f"GFLOPs {r.paper_GFLOPs:5.1f} vs {r.fvcore_GMACs:6.3f} GMACs")
     return 0
 
-
 # %% ../../nbs/bench/31a_cli.ipynb #830587bb
-def add_commands(sub)->None:
+def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
+                )->None:
     "Add `efficiency` to `sub`, the `m2s-repro` sub-parsers."
     eff = sub.add_parser("efficiency", help="parameters, MACs/FLOPs, latency and memory of a registered model")
     eff.add_argument("--model", default="m2sformer", help="registered model name (see --list)")
-    eff.add_argument("--all", action="store_true", help="every registered model, as one table beside the published figures")
-    eff.add_argument("--family", default="", help="with --all: only models whose name contains this (e.g. m2sformer, mesorch)")
+    eff.add_argument("--all", action="store_true",
+                     help="every registered model, as one table beside the published figures")
+    eff.add_argument("--family", default="",
+                     help="with --all: only models whose name contains this (e.g. m2sformer, mesorch)")
     eff.add_argument("--size", type=int, default=256, help="square input side in pixels (default 256)")
     eff.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes to time (default 1 8)")
     eff.add_argument("--runs", type=int, default=5, help="timed runs per batch size; the median is reported")
@@ -71,4 +86,3 @@ def add_commands(sub)->None:
     eff.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     eff.add_argument("--list", action="store_true", help="list the registered models and exit")
     eff.set_defaults(func=efficiency_command)
-

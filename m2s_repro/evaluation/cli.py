@@ -4,28 +4,33 @@
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #bd8da5c9
 from __future__ import annotations
-import json, sys
+import sys
 
 
 # %% auto #0
 __all__ = ['evaluate_command', 'predict_command', 'add_commands']
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #edee8bbd
-def evaluate_command(args)->int:
+def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
+                    )->int:
     "The `m2s-repro evaluate` command."
     from pathlib import Path
     import pandas as pd
     from m2s_repro.evaluation.evaluate import evaluate, summarize, seen_unseen, fold_table
     from m2s_repro.train.learner import model_from_checkpoint
-    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
     if args.data_root and args.dataset:  # one data set, every checkpoint
         from m2s_repro.data.datasets import scan
         from m2s_repro.data.check import select
         from m2s_repro.data.loaders import ForgeryDataset
-        s = scan(args.data_root, args.dataset); recs = select(s, "skip" if args.skip_bad else "raise", tampered_only=not args.with_authentic)
+        s = scan(args.data_root, args.dataset)
+        recs = select(s, "skip" if args.skip_bad else "raise", tampered_only=not args.with_authentic)
         rows, scores = [], []
         pert = None
-        if args.perturb: k, v = args.perturb.split(":"); pert = (k, int(v))
+        if args.perturb:
+            k, v = args.perturb.split(":")
+            pert = (k, int(v))
         if args.robustness:
             from m2s_repro.evaluation.evaluate import robustness
             tabs = []
@@ -33,55 +38,71 @@ def evaluate_command(args)->int:
                 model, meta = model_from_checkpoint(ck, device=args.device)
                 proto = args.protocol or meta["recipe"]["protocol"]
                 mk = lambda p: ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=p)
-                tabs.append(robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset))
-            t = pd.concat(tabs, ignore_index=True); t.to_csv(out / "robustness.csv", index=False)
-            print(t.round(4).to_markdown(index=False)); print(f"wrote robustness.csv to {out}", file=sys.stderr)
+                rob = robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True)
+                tabs.append(rob.assign(fold=meta["fold"], dataset=s.dataset))
+            t = pd.concat(tabs, ignore_index=True)
+            t.to_csv(out / "robustness.csv", index=False)
+            print(t.round(4).to_markdown(index=False))
+            print(f"wrote robustness.csv to {out}", file=sys.stderr)
             return 0
+        n_tampered = sum(r.label for r in recs)
         for ck in args.checkpoint:
             model, meta = model_from_checkpoint(ck, device=args.device)
             proto = args.protocol or meta["recipe"]["protocol"]
             ds = ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=pert)
             pi = evaluate(model, ds, args.bs, args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset)
-            rows.append(pi); scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, sum(r.label for r in recs))))
+            rows.append(pi)
+            scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, n_tampered)))
         scores, rows = pd.DataFrame(scores), pd.concat(rows, ignore_index=True)
     else:
-        scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device, progress=True, n_synth=args.n_synth)
-    rows.to_csv(out / "per_image.csv", index=False); scores.to_csv(out / "scores.csv", index=False)
+        scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device,
+                                   progress=True, n_synth=args.n_synth)
+    rows.to_csv(out / "per_image.csv", index=False)
+    scores.to_csv(out / "scores.csv", index=False)
     metrics = [m for m in ("dsc", "iou", "f1", "permute_f1", "pixel_iou", "auc") if m in scores.columns]
-    tab = fold_table(scores, metrics); tab.to_csv(out / "table.csv", index=False)
-    print(tab.round(2).to_markdown(index=False)); print(f"wrote per_image.csv, scores.csv, table.csv to {out}", file=sys.stderr)
+    tab = fold_table(scores, metrics)
+    tab.to_csv(out / "table.csv", index=False)
+    print(tab.round(2).to_markdown(index=False))
+    print(f"wrote per_image.csv, scores.csv, table.csv to {out}", file=sys.stderr)
     return 0
 
-
 # %% ../../nbs/evaluation/33a_cli.ipynb #df800261
-def predict_command(args)->int:
+def predict_command(args, # the parsed `m2s-repro predict` arguments
+                   )->int:
     "The `m2s-repro predict` command."
     from m2s_repro.evaluation.predict import predict_files
     predict_files(args.images, args.checkpoint, args.out, args.device)
     return 0
 
-
 # %% ../../nbs/evaluation/33a_cli.ipynb #b11ca699
-def add_commands(sub)->None:
+def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
+                )->None:
     "Add `evaluate` and `predict` to `sub`, the `m2s-repro` sub-parsers."
     ev = sub.add_parser("evaluate", help="evaluate fold checkpoints: seen fold + unseen sets, or one data set")
     ev.add_argument("--checkpoint", nargs="+", required=True, help="best.pth of each fold's run")
-    ev.add_argument("--scheme", default="synthetic", help="synthetic, casiav2 or dis25k: which unseen sets (default synthetic)")
+    ev.add_argument("--scheme", default="synthetic",
+                    help="synthetic, casiav2 or dis25k: which unseen sets (default synthetic)")
     ev.add_argument("--data-root", default=None, help="folder holding the real data sets")
-    ev.add_argument("--dataset", default=None, help="evaluate this one data set (under --data-root) instead of a scheme")
+    ev.add_argument("--dataset", default=None,
+                    help="evaluate this one data set (under --data-root) instead of a scheme")
     ev.add_argument("--protocol", default=None, help="m2s or benco (default: the checkpoint's recipe)")
-    ev.add_argument("--perturb", default=None, metavar="KIND:VALUE", help="robustness perturbation, e.g. jpeg:50 (with --dataset)")
-    ev.add_argument("--robustness", action="store_true", help="with --dataset: every perturbation strength of Mesorch's Table 2 (noise, blur, JPEG)")
-    ev.add_argument("--with-authentic", action="store_true", help="with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)")
+    ev.add_argument("--perturb", default=None, metavar="KIND:VALUE",
+                    help="robustness perturbation, e.g. jpeg:50 (with --dataset)")
+    ev.add_argument("--robustness", action="store_true",
+                    help="with --dataset: every perturbation strength of Mesorch's Table 2 (noise, blur, JPEG)")
+    ev.add_argument("--with-authentic", action="store_true",
+                    help="with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)")
     ev.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
     ev.add_argument("--n-synth", type=int, default=200, help="synthetic scheme: images per unseen domain (default 200)")
-    ev.add_argument("--bs", type=int, default=8); ev.add_argument("--device", default=None)
+    ev.add_argument("--bs", type=int, default=8)
+    ev.add_argument("--device", default=None)
     ev.add_argument("--out", default="eval", help="where per_image.csv, scores.csv and table.csv go")
     ev.set_defaults(func=evaluate_command)
     pr = sub.add_parser("predict", help="probability map, mask and overlay PNGs for images of any size")
     pr.add_argument("images", nargs="+", help="image files")
-    pr.add_argument("--checkpoint", default=None, help="a best.pth or last.pth (default: the bundled mini-profile M2SFormer, trained on synthetic data)")
+    pr.add_argument("--checkpoint", default=None,
+                    help="a best.pth or last.pth "
+                         "(default: the bundled mini-profile M2SFormer, trained on synthetic data)")
     pr.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     pr.add_argument("--device", default=None)
     pr.set_defaults(func=predict_command)
-

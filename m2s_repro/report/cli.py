@@ -4,14 +4,14 @@
 
 # %% ../../nbs/report/44a_cli.ipynb #a807f48a
 from __future__ import annotations
-import json, sys
 
 
 # %% auto #0
 __all__ = ['reproduce_command', 'docs_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
-def reproduce_command(args)->int:
+def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
+                     )->int:
     "The `m2s-repro reproduce` command."
     from m2s_repro.report.reproduce import reproduce, TABLES
     if args.list:
@@ -22,31 +22,36 @@ def reproduce_command(args)->int:
     print(f"index: {args.out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
 
-
 # %% ../../nbs/report/44a_cli.ipynb #9b2d26ea
-def docs_command(args)->int:
+def docs_command(args, # parsed arguments of `m2s-repro docs`
+                )->int:
     "The `m2s-repro docs` command."
     try: from m2s_repro.report.docs import build_offline_docs
-    except ImportError as e: raise ValueError(f"building the docs needs the dev extras (pip install -e '.[dev]'): {e}") from None
+    except ImportError as e:
+        raise ValueError(f"building the docs needs the dev extras (pip install -e '.[dev]'): {e}") from None
     r = build_offline_docs(args.out)
     print(f"wrote {len(r['pages'])} pages to {args.out} (open index.html); broken links: {len(r['broken'])}")
     return 1 if r["broken"] else 0
 
-
 # %% ../../nbs/report/44a_cli.ipynb #990fde2d
-def add_commands(sub)->None:
+def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
+                )->None:
     "Add `reproduce` and `docs` to `sub`, the `m2s-repro` sub-parsers."
     rp = sub.add_parser("reproduce", help="run the paper-table notebooks (papermill) under a profile into results/")
-    rp.add_argument("--profile", default="mini", choices=["smoke", "mini", "paper"], help="smoke (CI, meaningless numbers), mini (CPU, synthetic benchmark; default), paper (GPUs, real data)")
+    rp.add_argument("--profile", default="mini", choices=["smoke", "mini", "paper"],
+                    help="smoke (CI, meaningless numbers), mini (CPU, synthetic benchmark; default), "
+                         "paper (GPUs, real data)")
     rp.add_argument("--tables", nargs="+", default=None, help="only these tables (see --list)")
     rp.add_argument("--data-root", default=None, help="folder of the real data sets (paper profile)")
     rp.add_argument("--out", default="results", help="results folder (default results/)")
-    rp.add_argument("--runs", default="runs", help="where training runs go (default runs/; reused and resumed across calls)")
-    rp.add_argument("--resume", action="store_true", help="skip tables already produced by this profile at this commit")
-    rp.add_argument("--shard", default=None, metavar="I/N", help="run every N-th table starting at the I-th (several machines)")
+    rp.add_argument("--runs", default="runs",
+                    help="where training runs go (default runs/; reused and resumed across calls)")
+    rp.add_argument("--resume", action="store_true",
+                    help="skip tables already produced by this profile at this commit")
+    rp.add_argument("--shard", default=None, metavar="I/N",
+                    help="run every N-th table starting at the I-th (several machines)")
     rp.add_argument("--list", action="store_true", help="list the tables and exit")
     rp.set_defaults(func=reproduce_command)
     dc = sub.add_parser("docs", help="build the documentation site offline (HTML, no Quarto needed)")
     dc.add_argument("--out", default="_docs_offline", help="output folder")
     dc.set_defaults(func=docs_command)
-

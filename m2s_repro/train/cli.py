@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21a_cli.ipynb #23b3bc49
 from __future__ import annotations
-import json, sys
+import sys
 
 
 # %% auto #0
@@ -26,20 +26,23 @@ def _parse_set(rec, pairs:list)->dict:
 
 def _fold_cmd(args, fold:int)->list[str]:
     "The `m2s-repro train` command line of one fold."
-    cmd = ["m2s-repro", "train", "--recipe", args.recipe, "--fold", str(fold), "--out", str(args.out), "--seed", str(args.seed)]
+    cmd = ["m2s-repro", "train", "--recipe", args.recipe, "--fold", str(fold), "--out", str(args.out),
+           "--seed", str(args.seed)]
     for flag, v in (("--data-root", args.data_root), ("--dataset", args.dataset), ("--folds-file", args.folds_file),
                     ("--epochs", args.epochs), ("--device", args.device)):
         if v is not None: cmd += [flag, str(v)]
     if args.set: cmd += ["--set", *args.set]
     return cmd + [f"--{f.replace('_', '-')}" for f in ("resume", "distributed", "skip_bad") if getattr(args, f)]
 
-def train_command(args)->int:
+def train_command(args, # the parsed `m2s-repro train` arguments
+                 )->int:
     "The `m2s-repro train` command."
     import subprocess
     from m2s_repro.train.recipes import get_recipe, RECIPES
     from m2s_repro.train.learner import train_run
     if args.list:
-        for r in RECIPES.values(): print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
+        for r in RECIPES.values():
+            print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
         return 0
     rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
     if args.epochs: rec = rec.with_(epochs=args.epochs)
@@ -47,36 +50,46 @@ def train_command(args)->int:
     if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
         for f in folds:
             cmd = _fold_cmd(args, f)
-            if args.print_commands: print(" ".join(cmd)); continue
+            if args.print_commands:
+                print(" ".join(cmd))
+                continue
             print(f"== fold {f}: {' '.join(cmd)}", file=sys.stderr, flush=True)
             rc = subprocess.call([sys.executable, "-m", "m2s_repro", *cmd[1:]])
-            if rc: print(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue", file=sys.stderr); return rc
+            if rc:
+                print(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue", file=sys.stderr)
+                return rc
         return 0
-    s = train_run(rec, args.out, folds[0], args.data_root, args.dataset, args.folds_file, args.resume, args.device, args.seed,
-                  distributed=args.distributed, on_bad="skip" if args.skip_bad else "raise")
-    print(f"{s['status']}: {s['epochs_done']}/{rec.epochs} epochs in {s['seconds']:.0f} s; best {rec.monitor} {s['best_score']}; run in {s['run_dir']}")
+    s = train_run(rec, args.out, folds[0], args.data_root, args.dataset, args.folds_file, args.resume, args.device,
+                  args.seed, distributed=args.distributed, on_bad="skip" if args.skip_bad else "raise")
+    print(f"{s['status']}: {s['epochs_done']}/{rec.epochs} epochs in {s['seconds']:.0f} s; "
+          f"best {rec.monitor} {s['best_score']}; run in {s['run_dir']}")
     return 0
 
-
 # %% ../../nbs/train/21a_cli.ipynb #65579d41
-def add_commands(sub)->None:
+def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
+                )->None:
     "Add `train` to `sub`, the `m2s-repro` sub-parsers."
     tr = sub.add_parser("train", help="train a recipe (one fold, or several folds as independent processes)")
     tr.add_argument("--recipe", default="m2sformer-cpu", help="recipe name (see --list)")
     tr.add_argument("--list", action="store_true", help="list the recipes and exit")
     tr.add_argument("--fold", type=int, default=1, help="held-out fold, 1..5 (default 1)")
-    tr.add_argument("--folds", type=int, nargs="+", default=None, help="several folds, one process each, one after the other")
-    tr.add_argument("--print-commands", action="store_true", help="with --folds: print one command per fold (to run on other GPUs or machines) instead")
+    tr.add_argument("--folds", type=int, nargs="+", default=None,
+                    help="several folds, one process each, one after the other")
+    tr.add_argument("--print-commands", action="store_true",
+                    help="with --folds: print one command per fold (to run on other GPUs or machines) instead")
     tr.add_argument("--data-root", default=None, help="real training set folder (recipes with data=real)")
     tr.add_argument("--dataset", default=None, help="its layout name (default: recognised)")
-    tr.add_argument("--folds-file", default=None, help="saved folds (default: <data-root>/m2s_folds_k5_seed<seed>.json, made if missing)")
+    tr.add_argument("--folds-file", default=None,
+                    help="saved folds (default: <data-root>/m2s_folds_k5_seed<seed>.json, made if missing)")
     tr.add_argument("--out", default="runs", help="parent of the run directories (default runs/)")
     tr.add_argument("--resume", action="store_true", help="continue the run from its last.pth")
     tr.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    tr.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE", help="override recipe fields, e.g. --set bs=8 lr=3e-4")
+    tr.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
+                    help="override recipe fields, e.g. --set bs=8 lr=3e-4")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    tr.add_argument("--distributed", action="store_true", help="data-parallel on several GPUs: `accelerate launch --multi_gpu $(which m2s-repro) train --distributed ...`")
+    tr.add_argument("--distributed", action="store_true",
+                    help="data-parallel on several GPUs: "
+                         "`accelerate launch --multi_gpu $(which m2s-repro) train --distributed ...`")
     tr.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
     tr.set_defaults(func=train_command)
-
