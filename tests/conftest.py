@@ -1,5 +1,6 @@
 """Shared helpers for the command-line and integration tests (the notebooks test the library itself)."""
 import os, subprocess, sys
+from types import SimpleNamespace
 from pathlib import Path
 import pytest
 
@@ -16,3 +17,22 @@ def run_cli(*args, env=None, timeout=120):
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture
+def run_main(capsys, monkeypatch):
+    "Run `m2s-repro ARGS` in this process (no interpreter start-up): an object with returncode, stdout and stderr."
+    from m2s_repro.cli import main
+
+    def run(*args, env=None):
+        for k, v in (env or {}).items(): monkeypatch.setenv(k, v)
+        capsys.readouterr()
+        rc = main(list(args))
+        out, err = capsys.readouterr()
+        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
+    return run
+
+
+def pytest_configure(config):
+    # pytest resets warning filters for each test, so the package's one filter (m2s_repro/__init__.py) is repeated here
+    config.addinivalue_line("filterwarnings", "ignore:`torch.jit.script` is deprecated:FutureWarning")

@@ -1,10 +1,14 @@
-"""The `m2s-repro` command as a user runs it: exit codes, JSON output, errors without tracebacks."""
+"""The `m2s-repro` command as a user runs it: exit codes, JSON output, errors without tracebacks.
+
+Tests of what a process does (start-up, argparse's exits, the console script, the bundled checkpoint) run it as a
+subprocess (`cli`); the others call the same `main` in this process (`run_main`), which saves an interpreter and
+torch start-up per test."""
 import json, shutil, subprocess
 from conftest import ROOT
 
 
-def test_info_json_has_provenance(cli):
-    r = cli("info", "--json")
+def test_info_json_has_provenance(run_main):
+    r = run_main("info", "--json")
     assert r.returncode == 0, r.stderr
     rec = json.loads(r.stdout)
     assert {"git", "packages", "torch", "host", "time", "device", "available_devices"} <= set(rec)
@@ -12,14 +16,14 @@ def test_info_json_has_provenance(cli):
     assert rec["git"]["sha"] is None or len(rec["git"]["sha"]) == 40
 
 
-def test_info_human_readable(cli):
-    r = cli("info", env={"M2S_DEVICE": "cpu"})
+def test_info_human_readable(run_main):
+    r = run_main("info", env={"M2S_DEVICE": "cpu"})
     assert r.returncode == 0, r.stderr
     assert "device: cpu" in r.stdout and "torch" in r.stdout
 
 
-def test_bad_device_is_a_clear_error(cli):
-    r = cli("info", env={"M2S_DEVICE": "tpu"})
+def test_bad_device_is_a_clear_error(run_main):
+    r = run_main("info", env={"M2S_DEVICE": "tpu"})
     assert r.returncode == 2
     assert "Unknown device 'tpu'" in r.stderr and "Traceback" not in r.stderr
 
@@ -41,8 +45,8 @@ def test_console_script_installed():
     assert r.returncode == 0 and json.loads(r.stdout)["packages"]["m2s_repro"]
 
 
-def test_efficiency_json_contract(cli):
-    r = cli("efficiency", "--model", "m2sformer-S1", "--size", "64", "--batch", "1", "--runs", "1", "--backbone", "b0", "--json")
+def test_efficiency_json_contract(run_main):
+    r = run_main("efficiency", "--model", "m2sformer-S1", "--size", "64", "--batch", "1", "--runs", "1", "--backbone", "b0", "--json")
     assert r.returncode == 0, r.stderr[-2000:]
     rec = json.loads(r.stdout)
     assert {"model", "size", "params", "trainable_params", "macs", "flops", "latency_ms"} <= set(rec)
@@ -51,36 +55,36 @@ def test_efficiency_json_contract(cli):
     assert rec["flops"]["torch"] == 2 * rec["macs"]["torch"] and rec["latency_ms"]["1"] > 0
 
 
-def test_efficiency_rejects_bad_input(cli):
+def test_efficiency_rejects_bad_input(run_main):
     for args, msg in ((("--model", "m2sformer-S9"), "Unknown model"), (("--size", "100"), "multiple of 32")):
-        r = cli("efficiency", *args)
+        r = run_main("efficiency", *args)
         assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
 
 
-def test_efficiency_list(cli):
-    r = cli("efficiency", "--list")
+def test_efficiency_list(run_main):
+    r = run_main("efficiency", "--list")
     assert r.returncode == 0 and "m2sformer-paper" in r.stdout and "m2sformer-S0" in r.stdout
 
 
-def test_photos_lists_the_bundled_set(cli):
-    r = cli("photos")
+def test_photos_lists_the_bundled_set(run_main):
+    r = run_main("photos")
     assert r.returncode == 0, r.stderr
     assert "17 photos" in r.stdout and "honey_bee.jpg" in r.stdout and "CC-BY-4.0" in r.stdout
 
 
-def test_synth_writes_a_benco_folder(cli, tmp_path):
-    r = cli("synth", "--out", str(tmp_path / "b"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
+def test_synth_writes_a_benco_folder(run_main, tmp_path):
+    r = run_main("synth", "--out", str(tmp_path / "b"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in (tmp_path / "b" / "Tp").iterdir()) == sorted(p.name for p in (tmp_path / "b" / "Gt").iterdir())
     assert len(list((tmp_path / "b" / "Tp").iterdir())) == 4
-    again = cli("synth", "--out", str(tmp_path / "c"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
+    again = run_main("synth", "--out", str(tmp_path / "c"), "--n", "4", "--domain", "unseen-copymove", "--size", "64", "--seed", "3")
     assert again.returncode == 0
     for p in (tmp_path / "b" / "Tp").iterdir():  # the same seed writes byte-identical files
         assert p.read_bytes() == (tmp_path / "c" / "Tp" / p.name).read_bytes()
 
 
-def test_synth_rejects_unknown_domain(cli, tmp_path):
-    r = cli("synth", "--out", str(tmp_path), "--domain", "nope")
+def test_synth_rejects_unknown_domain(run_main, tmp_path):
+    r = run_main("synth", "--out", str(tmp_path), "--domain", "nope")
     assert r.returncode == 2 and "Unknown domain" in r.stderr
 
 

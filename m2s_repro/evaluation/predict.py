@@ -77,13 +77,13 @@ def predict_files(paths:list, # image files
                   quiet:bool=False, # print nothing
                  )->list[dict]:
     "Predict every image file with a checkpoint, writing the PNGs; one summary dict per image."
-    from m2s_repro.train.learner import model_from_checkpoint
     if not paths: raise ValueError("no images given")
     if checkpoint is None:
         checkpoint = bundled_checkpoint()
         if not quiet:
             print(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the synthetic "
                   "benchmark (mini profile), NOT on CASIAv2", file=sys.stderr)
+    from m2s_repro.train.learner import model_from_checkpoint  # here: the errors above need no model code
     model, meta = model_from_checkpoint(checkpoint, device=device)
     size = meta["recipe"]["size"]
     rows = []
