@@ -153,17 +153,19 @@ def check_same_shape(a:torch.Tensor, # first tensor
         raise ValueError(f"{na} has shape {tuple(a.shape)} but {nb} has shape {tuple(b.shape)}; they must match")
 
 # %% ../nbs/00_core.ipynb #28c5c724
-def repo_root(need:str="nbs", # a path the caller needs inside the clone
+def repo_root(need:str|None=None, # a path the caller needs inside the clone; None: only the clone
               what:str="this command", # who needs it, for the error message
               package_dir=None, # the imported package's folder; default: this package's
              )->Path:
     "The repository clone this package was imported from; a `ValueError` saying what to do when there is none."
     pkg = Path(package_dir) if package_dir else Path(importlib.util.find_spec("m2s_repro").origin).parent
     root = pkg.resolve().parent
-    if not (root / "settings.ini").is_file() or not (root / need).exists():
-        raise ValueError(f"run from a clone of the repository: {what} needs {need} from it, and m2s_repro is "
+    if not (root / "settings.ini").is_file():
+        raise ValueError(f"run from a clone of the repository: {what} needs {need or 'one'}, and m2s_repro is "
                          f"installed at {pkg} without one (git clone the repository, then `pip install -e .` "
                          "inside it)")
+    if need is not None and not (root / need).exists():
+        raise ValueError(f"{what} needs {need}, which the clone at {root} does not have")
     return root
 
 # %% ../nbs/00_core.ipynb #e11dee33

@@ -64,7 +64,7 @@ BUNDLED_CHECKPOINT = "results/checkpoints/m2sformer-mini_fold1.pth"  # relative 
 
 def bundled_checkpoint()->Path:
     "The mini profile's M2SFormer checkpoint kept in the repository (trained on synthetic data, not on CASIAv2)."
-    p = repo_root(BUNDLED_CHECKPOINT, "predict without --checkpoint (the bundled mini checkpoint)") / BUNDLED_CHECKPOINT
+    p = repo_root(what=f"predict without --checkpoint (the bundled {BUNDLED_CHECKPOINT})") / BUNDLED_CHECKPOINT
     if not p.is_file():
         raise ValueError(f"no --checkpoint given and no bundled checkpoint at {p}: train one "
                          "(`m2s-repro train --recipe m2sformer-mini --fold 1`) and pass --checkpoint runs/.../best.pth")

@@ -32,9 +32,6 @@ def nbs_path(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source ch
             )->Path:
     "The notebooks folder: `nbs_dir`, else the source checkout this package was imported from"
     p = Path(nbs_dir) if nbs_dir is not None else repo_root("nbs", "building the docs") / "nbs"
-    if nbs_dir is None and not p.is_dir():
-        from nbdev.config import get_config
-        p = get_config().nbs_path
     if not p.is_dir():
         raise FileNotFoundError(f"no notebooks folder at {p}: build the docs from a source checkout, or pass nbs_dir=")
     return p

@@ -10,7 +10,8 @@ from ..core import provenance, git_info, atomic_write, repo_root
 from ..data.perturb import ROBUSTNESS
 
 # %% auto #0
-__all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'nbformat_params', 'missing_data', 'reproduce', 'write_index']
+__all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'parameter_names', 'nbformat_params', 'missing_data', 'reproduce',
+           'write_index']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 PROFILES = ("smoke", "mini", "paper")
@@ -108,15 +109,22 @@ def table_params(table:str, # a key of `TABLES`
     if "RUNS" in nb and runs is not None: p["RUNS"] = str(Path(runs, profile).resolve())
     return p
 
+def parameter_names(notebook, # a notebook's path, or the file name of a table notebook, e.g. '90_main'
+                   )->list[str]:
+    "Names assigned in the `parameters` cell of a notebook, in order."
+    import ast, nbformat
+    p = Path(notebook)
+    if p.parent == Path("."): p = tables_dir() / p.with_suffix(".ipynb").name
+    cells = nbformat.read(p, 4).cells
+    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None: raise ValueError(f"{p} has no cell tagged 'parameters'")
+    assigns = [n for n in ast.parse(cell.source).body if isinstance(n, ast.Assign)]
+    return [t.id for n in assigns for t in n.targets if isinstance(t, ast.Name)]
+
 def nbformat_params(table:str, # a key of `TABLES`
                    )->set:
     "Names assigned in a table notebook's `parameters` cell."
-    import nbformat
-    nb = nbformat.read(tables_dir() / TABLES[table]["notebook"], 4)
-    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None: raise ValueError(f"{TABLES[table]['notebook']} has no cell tagged 'parameters'")
-    assignments = [l for l in cell.source.splitlines() if "=" in l and not l.lstrip().startswith("#")]
-    return {l.split("=")[0].strip() for l in assignments}
+    return set(parameter_names(TABLES[table]["notebook"]))
 
 def missing_data(tables:list, # keys of `TABLES`
                  profile:str, # one of `PROFILES`

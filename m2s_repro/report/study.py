@@ -20,8 +20,7 @@ from .published import published
 __all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'recipe_for', 'train_runs', 'with_unseen_avg',
            'evaluate_runs', 'fold_tables', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores',
            'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness',
-           'robustness_study', 'prune_checkpoint', 'qualitative', 'parameter_names', 'start_table', 'record',
-           'keep_checkpoint']
+           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'record', 'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -409,18 +408,6 @@ def qualitative(checkpoint, # best.pth of a run
 # %% ../../nbs/report/44_study.ipynb #c460e03e
 MACHINE_PARAMS = ("DATA_ROOT", "RUNS", "DEVICE", "OUT")  # where a run reads and writes: not part of what it measures
 
-def parameter_names(notebook, # a notebook's path, or a table notebook's name such as '90_main'
-                   )->list[str]:
-    "Names assigned in the `parameters` cell of a notebook (a path, or a table notebook's name such as '90_main')."
-    import ast, nbformat
-    from m2s_repro.report.reproduce import tables_dir
-    p = Path(notebook) if str(notebook).endswith(".ipynb") else tables_dir() / f"{notebook}.ipynb"
-    cells = nbformat.read(p, 4).cells
-    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None: raise ValueError(f"{p} has no cell tagged 'parameters'")
-    assigns = [n for n in ast.parse(cell.source).body if isinstance(n, ast.Assign)]
-    return [t.id for n in assigns for t in n.targets if isinstance(t, ast.Name)]
-
 def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `parameters` cell
                 notebook:str, # the table notebook's name, e.g. '90_main'
                 comparable:bool|None=None, # are the numbers comparable with the paper's? default: PROFILE == 'paper'
@@ -429,6 +416,7 @@ def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `par
                )->dict:
     "Seed the run with `SEED`, say when its numbers are not comparable with the paper's, and return its parameters."
     from m2s_repro.core import set_seed
+    from m2s_repro.report.reproduce import parameter_names
     params = {k: list(ns[k]) if isinstance(ns[k], tuple) else ns[k] for k in parameter_names(notebook)
               if k not in MACHINE_PARAMS}
     set_seed(params.get("SEED", 0))
