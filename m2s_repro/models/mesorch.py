@@ -11,8 +11,8 @@ import timm
 from timm.layers import LayerNorm2d
 from timm.models.pvt_v2 import PyramidVisionTransformerV2
 from ..numerics.dct import dct_filter
-from .encoder import PVTEncoder, load_backbone_weights
-from .layers import resize
+from .encoder import PVTEncoder, load_backbone_weights, lite0_encoder
+from .layers import resize, pos_weight
 from .registry import register_model
 from ..core import replace_fields
 
@@ -120,7 +120,7 @@ SCALE_NAMES = ("C1", "C2", "C3", "C4", "S1", "S2", "S3", "S4")
 @dataclass(frozen=True)
 class MesorchConfig:
     "Architecture of a Mesorch variant (defaults: the released Mesorch)."
-    convnext:str = "convnext_tiny"            # timm ConvNeXt name
+    convnext:str = "convnext_tiny"            # timm ConvNeXt name, or 'lite0' (EfficientNet-Lite0)
     mit:str = "b3"                            # MiT size b0..b5
     scales:tuple = (0, 1, 2, 3, 4, 5, 6, 7)   # kept maps, indices into SCALE_NAMES
     gate:bool = True                          # per-pixel softmax gate; False sums the maps with equal weights
@@ -150,8 +150,10 @@ class Mesorch(nn.Module):
         self.cfg, self.scales = cfg, scales
         n_c = max([s + 1 for s in scales if s < 4], default=0)
         has_s = any(s >= 4 for s in scales)
-        self.cnn = (ConvNeXtEncoder(cfg.convnext, cfg.conv_pretrained, cfg.conv_weights, 6, max(n_c, 1),
-                                    cfg.keep_unused_head) if n_c else None)
+        if not n_c: self.cnn = None
+        elif cfg.convnext == "lite0": self.cnn = lite0_encoder(cfg.conv_pretrained, cfg.conv_weights, 0., 6, n_c)
+        else: self.cnn = ConvNeXtEncoder(cfg.convnext, cfg.conv_pretrained, cfg.conv_weights, 6, n_c,
+                                         cfg.keep_unused_head)
         self.transformer = mit_encoder(cfg.mit, cfg.mit_weights, 6, cfg.mit_drop_path_rate) if has_s else None
         dims = {**({i: (self.cnn.channels if self.cnn else [])[:i + 1][::-1] for i in range(n_c)}),
                 **({4 + i: self.transformer.channels[:i + 1][::-1] for i in range(4)} if self.transformer else {})}
@@ -182,6 +184,12 @@ class Mesorch(nn.Module):
 
 class MesorchLoss(nn.Module):
     "Mesorch's loss: BCE with logits on the fused prediction, mean over pixels (mask resized to the output if needed)."
+    def __init__(self,
+                 use_pos_weight:bool=False, # M2SFormer's per-image positive weight (not in the released loss)
+                ):
+        super().__init__()
+        self.use_pos_weight = use_pos_weight
+
     def forward(self,
                 out:dict, # the model's output dict
                 mask:torch.Tensor, # (B, 1, H, W) or (B, H, W) ground-truth masks
@@ -191,7 +199,8 @@ class MesorchLoss(nn.Module):
         if y.ndim == 3: y = y[:, None]
         p = out["prediction"]
         if y.shape[-2:] != p.shape[-2:]: y = F.interpolate(y, p.shape[-2:], mode="nearest")
-        return F.binary_cross_entropy_with_logits(p.float(), y)
+        w = pos_weight(y) if self.use_pos_weight else None
+        return F.binary_cross_entropy_with_logits(p.float(), y, pos_weight=w)
 
 # %% ../../nbs/models/15_mesorch.ipynb #e88e28be
 _SMALL = dict(convnext="convnext_atto", mit="b0", gate_dim=48, image_size=None)

@@ -34,9 +34,10 @@ def build_model(name:str, # a registered model name
     return _entry(name)[0](**overrides)
 
 def build_loss(name:str, # a registered model name
+               **options, # options of the loss, e.g. use_pos_weight=True (a recipe's `loss_options`)
               ):
     "The training loss that goes with a registered model."
-    return _entry(name)[1]()
+    return _entry(name)[1](**options)
 
 def describe(name:str, # a registered model name
             )->str:

@@ -19,11 +19,18 @@ PROFILES = ("smoke", "mini", "paper")
 _ALL_KINDS = {k: list(v) for k, v in ROBUSTNESS.items()}
 _UNSEEN = ("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")
 _M2S_PAPER = dict(FOLDS=[1, 2, 3, 4, 5], SCHEME="casiav2", N_SYNTH=0)
-_MINI = dict(FOLDS=[1], N_SYNTH=60)
-# Tables in the order the runner runs them: the ones that train the shared runs first (the main table's M2SFormer
+_MINI = dict(FOLDS=[1, 2], N_SYNTH=60)
+# Tables in the order the runner runs them: `rerun` first (the later tables cite its spread), then the
+# ones that train the shared runs (the main table's M2SFormer
 # is S3, simple-DC and "released" of the later tables; the Mesorch table's model is reused by robustness).
 # A profile set to None does not apply to that table (it is listed as n/a with the reason in `na`).
 TABLES = {
+    "rerun": dict(
+        notebook="99_rerun.ipynb",
+        title="How far a rerun moves the numbers: the main M2SFormer run with 1 thread and with AVX2 kernels",
+        needs={},
+        na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)",
+        profiles=dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", FOLD=1, N_SYNTH=60), paper=None)),
     "main": dict(
         notebook="90_main.ipynb",
         title="Seen and unseen domains (M2SFormer's main table), with the plain baseline",
@@ -32,6 +39,15 @@ TABLES = {
                       mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60,
                                 KEEP_CHECKPOINT="checkpoints/m2sformer-mini_fold1.pth"),
                       paper=dict(VARIANTS=["m2sformer-paper"], **_M2S_PAPER))),
+    "start": dict(
+        notebook="91_start.ipynb",
+        title="Where the encoder starts: ImageNet Lite0, scratch, PVT-v2-B0 at the same and at 3x the budget",
+        needs={},
+        na="the paper profile starts from the papers' own ImageNet encoders; this table justifies the CPU start",
+        profiles=dict(smoke={},
+                      mini=dict(VARIANTS=["m2sformer-mini", "m2sformer-mini-scratch", "m2sformer-mini-pvt",
+                                          "m2sformer-mini-pvt-3x"], FOLDS=[1], N_SYNTH=60),
+                      paper=None)),
     "dis25k": dict(
         notebook="90_main.ipynb",
         title="M2SFormer under the DIS25k training scheme",
@@ -65,7 +81,9 @@ TABLES = {
         title="Mesorch Tables 1, 6, 7 (F1, permute-F1, AUC, IoU) and the ablations of Tables 4 and 9",
         needs=dict(paper=("casiav2", "coverage", "columbia", "nist16", "casiav1")),
         profiles=dict(smoke={},
-                      mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"], **_MINI),
+                      mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"],
+                                EXTRA={"full, released loss": "mesorch-mini-bce",
+                                       "full, released loss and lr": "mesorch-mini-bce-lr1e-4"}, **_MINI),
                       paper=dict(RECIPE="mesorch-paper",
                                  ROWS=["full", "cnn", "transformer", "cnnhigh-transhigh", "cnnlow-transhigh",
                                        "cnnlow-translow"],

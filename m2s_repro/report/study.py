@@ -20,7 +20,8 @@ from .published import published
 __all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'recipe_for', 'train_runs', 'with_unseen_avg',
            'evaluate_runs', 'fold_tables', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores',
            'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness',
-           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'record', 'keep_checkpoint']
+           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record',
+           'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -212,8 +213,9 @@ def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, varian
             )->pd.DataFrame:
     "Wide 'mean (std)' strings: one row per data set, one column per (metric, variant)."
     metrics = metrics or [c[:-5] for c in table.columns if c.endswith("_mean")]
-    cells = {m: [format_mean_std(dict(mean=a, std=b), digits) for a, b in zip(table[f"{m}_mean"], table[f"{m}_std"])]
-             for m in metrics}
+    one = table["folds"] == 1 if "folds" in table else pd.Series(False, index=table.index)
+    cells = {m: [f"{a:.{digits}f} (n=1)" if o else format_mean_std(dict(mean=a, std=b), digits)
+                 for a, b, o in zip(table[f"{m}_mean"], table[f"{m}_std"], one)] for m in metrics}
     w = table.assign(**cells)
     w = w.pivot(index="dataset", columns="variant", values=metrics).reindex(table.dataset.unique())
     w = w.reindex(columns=table.variant.unique(), level=1)
@@ -433,6 +435,15 @@ PROFILE_NOTES = dict(smoke="Profile smoke: a code-path check on tiny data. **The
                           "(other data, other scale, other backbone size).",
                      paper="Profile paper: the papers' recipes on the real data sets.")
 
+def rerun_spread(out, # a table's results folder (the `rerun` table's sits beside it)
+                 profile:str, # the profile the spread must have been measured under
+                )->float|None:
+    "The rerun spread the `rerun` table measured under `profile` in the same results folder, or None."
+    f = Path(out).parent / "rerun" / "metrics.json"
+    if not f.is_file(): return None
+    m = json.loads(f.read_text())
+    return m.get("spread") if m.get("profile") == profile else None
+
 def record(out, # the table's results folder; None writes nothing
            profile:str, # smoke, mini or paper
            table:pd.DataFrame, # the table's values, one row per measurement
@@ -451,7 +462,14 @@ def record(out, # the table's results folder; None writes nothing
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "table.csv", index=False)
-    (out / "table.md").write_text((note or PROFILE_NOTES[profile]) + "\n\n" + md.strip() + "\n")
+    spread = rerun_spread(out, profile) if out.name != "rerun" else None
+    head = note or PROFILE_NOTES[profile]
+    if spread is not None:
+        head += (f"\n\nRerun spread: retraining with the same seed under another thread count or CPU kernel set moved "
+                 f"a score by up to {spread:.1f} points (table `rerun`); a smaller difference between rows is not a "
+                 "finding.")
+        values = dict(values, rerun_spread=spread)
+    (out / "table.md").write_text(head + "\n\n" + md.strip() + "\n")
     for name, fig in (figs or {}).items(): fig.savefig(out / f"fig_{name}.png", dpi=110, bbox_inches="tight")
     jsonable = {k: (v.to_dict("records") if isinstance(v, pd.DataFrame) else v) for k, v in values.items()}
     save_json(out / "metrics.json", dict(profile=profile, comparable_with_paper=comparable,

@@ -107,7 +107,7 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
     device = get_device(device)
     opts = {**recipe.model_options, **(model_options or {})}
     model = build_model(recipe.model, **opts)
-    loss = build_loss(recipe.model)
+    loss = build_loss(recipe.model, **recipe.loss_options)
     dls = forgery_dls(train_ds, valid_ds, bs=recipe.bs, num_workers=recipe.num_workers, augment=recipe.augment,
                       device=device, seed=seed)
     metrics = m2s_metrics() if recipe.protocol == "m2s" else benco_metrics()

@@ -11,7 +11,7 @@ from fastai.optimizer import OptimWrapper
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['CPU_M2S', 'RECIPES', 'Recipe', 'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
+__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'Recipe', 'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -20,6 +20,7 @@ class Recipe:
     name:str                            # unique recipe name
     model:str = "m2sformer"             # registry name
     model_options:dict = field(default_factory=dict)  # overrides of the model's config (e.g. backbone)
+    loss_options:dict = field(default_factory=dict)   # options of the model's loss (e.g. use_pos_weight=True)
     protocol:str = "m2s"                # transform + monitored metric: 'm2s' (DSC) or 'benco' (F1)
     size:int = 256                      # square input side
     bs:int = 32                         # batch size (per device)
@@ -52,19 +53,30 @@ class Recipe:
         return "dsc" if self.protocol == "m2s" else "f1"
 
 # %% ../../nbs/train/20_recipes.ipynb #7e5dd67a
-CPU_M2S = dict(backbone="b0", skip_channels=16, decoder_filters=(64, 32, 16), drop_path_rate=0.)
+CPU_M2S = dict(backbone="lite0", pretrained=True, skip_channels=16, decoder_filters=(64, 32, 16), drop_path_rate=0.)
+CPU_MESORCH = dict(convnext="lite0", conv_pretrained=True)  # mesorch-small's CNN branch: ImageNet EfficientNet-Lite0
+_CPU_DATA = dict(size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, augment=True, data="synthetic", train_items=1600,
+                 valid_items=200, synth_size=128)
+_MESORCH_CPU = dict(protocol="benco", warmup_epochs=.5, wd=.05, no_decay_bias_norm=True, **_CPU_DATA)
 
 _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profile's budget
-    Recipe("m2sformer-cpu", "m2sformer", CPU_M2S, size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, wd=1e-4,
-           augment=True, data="synthetic", train_items=1600, valid_items=200, synth_size=128,
-           note="bundled synthetic benchmark, CPU-sized"),
-    Recipe("baseline-cpu", "baseline", dict(backbone="b0"), size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5,
-           wd=1e-4, augment=True, data="synthetic", train_items=1600, valid_items=200, synth_size=128,
-           note="plain baseline, same budget as m2sformer-cpu"),
-    Recipe("mesorch-cpu", "mesorch-small", {}, protocol="benco", size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5,
-           warmup_epochs=.5, wd=.05, no_decay_bias_norm=True, augment=True, data="synthetic", train_items=1600,
-           valid_items=200, synth_size=128, note="Mesorch's recipe shape at CPU size (ConvNeXt-Atto + MiT-B0)")
+    Recipe("m2sformer-cpu", "m2sformer", CPU_M2S, wd=1e-4, **_CPU_DATA,
+           note="bundled synthetic benchmark, CPU-sized; EfficientNet-Lite0 encoder from ImageNet weights"),
+    Recipe("baseline-cpu", "baseline", dict(backbone="lite0", pretrained=True), wd=1e-4, **_CPU_DATA,
+           note="plain baseline, same encoder and budget as m2sformer-cpu"),
+    Recipe("mesorch-cpu", "mesorch-small", CPU_MESORCH, dict(use_pos_weight=True), **_MESORCH_CPU,
+           note="Mesorch's recipe shape at CPU size (Lite0 from ImageNet + MiT-B0), with M2SFormer's per-image "
+                "pos_weight: the released plain BCE collapses at this budget (mesorch-cpu-bce)"),
+    Recipe("mesorch-cpu-bce", "mesorch-small", CPU_MESORCH, **_MESORCH_CPU,
+           note="mesorch-cpu with the released loss, plain BCE"),
+    Recipe("mesorch-cpu-bce-lr1e-4", "mesorch-small", CPU_MESORCH, **dict(_MESORCH_CPU, lr=1e-4, final_lr=1e-6),
+           note="mesorch-cpu with the released loss and the released peak learning rate"),
+    Recipe("m2sformer-cpu-scratch", "m2sformer", dict(CPU_M2S, pretrained=False), wd=1e-4, **_CPU_DATA,
+           note="m2sformer-cpu without the ImageNet start"),
+    Recipe("m2sformer-cpu-pvt", "m2sformer", dict(CPU_M2S, backbone="b0", pretrained=False), wd=1e-4, **_CPU_DATA,
+           note="m2sformer-cpu with the released encoder family (PVT-v2-B0) from scratch"),
 ]
+_MINI = dict(epochs=4, train_items=400, valid_items=100)
 
 RECIPES = {r.name: r for r in [
     Recipe("m2sformer-paper", "m2sformer", dict(pretrained=True),
@@ -74,10 +86,10 @@ RECIPES = {r.name: r for r in [
            augment=True, note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT data; "
                               "MiT-B3 weights: model_options mit_weights=PATH"),
     *_CPU,
-    *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), epochs=4, train_items=400, valid_items=100, note=note)
-      for cpu, note in zip(_CPU, ("the reproduce runner's mini profile: m2sformer-cpu's shape at a quarter of "
-                                  "the items and half the epochs", "plain baseline, same budget as m2sformer-mini",
-                                  "mesorch-cpu at the mini profile's budget"))),
+    *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), **_MINI, note=f"{cpu.name} at the mini profile's budget")
+      for cpu in _CPU),
+    *(cpu.with_(name=cpu.name.replace("-cpu", "-mini") + "-3x", **dict(_MINI, epochs=12),
+                note=f"{cpu.name} at three times the mini profile's budget") for cpu in _CPU[5:]),
     Recipe("smoke", "m2sformer", dict(backbone="b0", skip_channels=16, decoder_filters=(32, 16, 8)), size=64, bs=4,
            epochs=2, lr=1e-3, data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0,
            note="code path check only: numbers mean nothing"),
