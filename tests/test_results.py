@@ -1,0 +1,76 @@
+"""The committed mini-profile results carry evidence: every trained row clears the positional prior by a margin.
+
+These tests read `results/`, the numbers the repository publishes, not a fresh run: they fail when someone
+commits tables whose models do not look at the image (the state the first mini profile was in).
+"""
+import json
+from pathlib import Path
+import pytest
+
+RESULTS = Path(__file__).resolve().parents[1] / "results"
+ALL, FIXED = "all tampered (reference)", "fixed mask (reference)"
+MARGIN = 10.  # points above the fixed-mask reference, on the seen set and on the unseen average
+REFS_AGREE = 3.  # points: the fixed mask may beat 'all tampered' by at most this on any set
+EVIDENCE_TABLES = {"main": "dsc", "start": "dsc", "ablation_s": "dsc", "dga": "dsc", "code_vs_paper": "dsc",
+                   "mesorch": "f1"}
+# rows that are the table's control, not a claim about the architecture: the start table's scratch rows are
+# there to show what training without the ImageNet start gives
+CONTROLS = {"start": ("m2sformer-mini-scratch", "m2sformer-mini-pvt", "m2sformer-mini-pvt-3x")}
+# rows (by the table's own labels) trained with a plain-BCE loss: that they collapse or learn slowly at the CPU
+# budget is the finding their table explains, not a claim about the architecture
+PLAIN_BCE = {"mesorch": ("full, released loss", "full, released loss and lr"), "code_vs_paper": ("loss", "all")}
+# NOT MET, and said so in the table: Mesorch's Transformer-only row has no ImageNet start offline (MiT-B0 from
+# scratch) and stays near the references, like the start table's scratch rows. Listed here so that every other row
+# is held to the margin; a start for MiT-B0 (e.g. pre-trained once on the synthetic benchmark) would remove it.
+NO_OFFLINE_START = {"mesorch": ("transformer",)}
+
+
+def _metrics(table):
+    f = RESULTS / table / "metrics.json"
+    if not f.is_file(): pytest.fail(f"{f} is missing: regenerate with `m2s-repro reproduce --profile mini`")
+    m = json.loads(f.read_text())
+    if m["profile"] != "mini": pytest.skip(f"results/{table} holds profile {m['profile']!r}, not mini")
+    return m
+
+
+def _values(m, metric):
+    return {(r["variant"], r["dataset"]): r[f"{metric}_mean"] for r in m["values"]}
+
+
+@pytest.mark.parametrize("table", EVIDENCE_TABLES)
+def test_trained_rows_beat_the_positional_prior(table):
+    m = _metrics(table)
+    metric = EVIDENCE_TABLES[table]
+    v = _values(m, metric)
+    specs = m.get("specs", {})
+    exempt = ({specs[k] for k in PLAIN_BCE.get(table, ()) + NO_OFFLINE_START.get(table, ()) if k in specs}
+              | set(CONTROLS.get(table, ())))
+    rows = {var for var, _ in v if var not in (ALL, FIXED) and var not in exempt}
+    assert rows, f"{table}: no trained rows"
+    short = [(var, ds, round(v[var, ds] - v[FIXED, ds], 1)) for var in sorted(rows) for ds in ("seen", "unseen avg")
+             if v[var, ds] - v[FIXED, ds] < MARGIN]
+    assert not short, f"{table}: rows less than {MARGIN} {metric} points above the fixed mask: {short}"
+
+
+@pytest.mark.parametrize("table", EVIDENCE_TABLES)
+def test_the_fixed_mask_is_no_better_than_all_tampered(table):
+    m = _metrics(table)
+    v = _values(m, EVIDENCE_TABLES[table])
+    sets = {ds for var, ds in v if var == FIXED}
+    gaps = {ds: round(v[FIXED, ds] - v[ALL, ds], 2) for ds in sets}
+    assert all(g <= REFS_AGREE for g in gaps.values()), f"{table}: fixed mask minus all tampered: {gaps}"
+
+
+@pytest.mark.parametrize("table", PLAIN_BCE)
+def test_only_plain_bce_rows_may_collapse(table):
+    "A collapse is a finding only where the table explains it: rows trained with a plain-BCE loss."
+    m = _metrics(table)
+    allowed = {m["specs"][k] for k in PLAIN_BCE[table] if k in m["specs"]}
+    assert set(m["collapsed"]) <= allowed, m["collapsed"]
+
+
+def test_tables_state_the_rerun_spread():
+    spread = _metrics("rerun")["spread"]
+    assert 0 <= spread < MARGIN, spread  # a margin of MARGIN points means something only above the spread
+    for table in EVIDENCE_TABLES:
+        assert "Rerun spread" in (RESULTS / table / "table.md").read_text(), table
