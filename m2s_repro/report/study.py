@@ -4,7 +4,7 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, sys, time
+import atexit, json, shutil, sys, tempfile, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -18,10 +18,10 @@ from .published import published
 
 # %% auto #0
 __all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'recipe_for', 'train_runs', 'with_unseen_avg',
-           'evaluate_runs', 'fold_tables', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores',
-           'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness',
-           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record',
-           'keep_checkpoint']
+           'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
+           'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside',
+           'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread',
+           'record', 'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -118,10 +118,16 @@ def fold_tables(scores:pd.DataFrame, # per-fold scores of one or more variants (
     tables = [fold_table(g, _metric_cols(g)).assign(variant=v) for v, g in scores.groupby("variant", sort=False)]
     return pd.concat(tables, ignore_index=True)
 
+def temporary_runs()->Path:
+    "A fresh folder for training runs that nobody asked to keep; removed when the process exits."
+    d = Path(tempfile.mkdtemp(prefix="m2s_runs_"))
+    atexit.register(shutil.rmtree, d, ignore_errors=True)  # smoke runs of every table add up to gigabytes
+    return d
+
 def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the first sets the protocol
           folds:list, # the folds to train and evaluate
           scheme:str="synthetic", # 'synthetic', or a real-data scheme of `PROTOCOLS` (e.g. 'casiav2')
-          runs=None, # parent folder of the run directories; None: a new temporary folder
+          runs=None, # parent folder of the run directories; None: a temporary folder, removed at exit
           data_root=None, # folder of the real data sets
           n_synth:int=100, # synthetic scheme: images per unseen domain
           device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
@@ -129,8 +135,7 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
           progress:bool=True, # print what is being trained and evaluated to stderr
          )->dict:
     "Train every run and evaluate it on the seen fold and the unseen sets: dict(train, scores, table, per_image)."
-    import tempfile
-    runs = Path(runs) if runs else Path(tempfile.mkdtemp(prefix="m2s_runs_"))
+    runs = Path(runs) if runs else temporary_runs()
     train, cks = train_runs(specs, folds, runs, scheme, data_root, device, seed, progress)
     scores, per_image = [], []
     for s, ck in cks.items():
