@@ -4,8 +4,8 @@
 
 # %% ../nbs/40_cli.ipynb #e3a36e4b
 from __future__ import annotations
-import argparse, json, sys
-from .core import provenance, get_device, available_devices
+import argparse, errno, json, os, sys
+from .core import provenance, get_device, available_devices, JobFailed
 from .data import cli as data_cli
 from .train import cli as train_cli
 from .evaluation import cli as evaluation_cli
@@ -13,7 +13,40 @@ from .bench import cli as bench_cli
 from .report import cli as report_cli
 
 # %% auto #0
-__all__ = ['LAYERS', 'info_command', 'build_parser', 'main']
+__all__ = ['LAYERS', 'os_error_message', 'run_command', 'info_command', 'build_parser', 'main']
+
+# %% ../nbs/40_cli.ipynb #b533cc9b
+def os_error_message(e:OSError, # the error
+                    )->str:
+    "One line for a file-system error: what happened, to which path, and what to do."
+    path = e.filename if e.filename is not None else ""
+    what = e.strerror or type(e).__name__
+    hint = {errno.ENOSPC: "free some space or choose another --out", errno.EDQUOT: "free some space",
+            errno.EACCES: "choose a folder you can write to (--out) or fix its permissions",
+            errno.EPERM: "choose a folder you can write to (--out) or fix its permissions",
+            errno.EROFS: "choose a writable --out", errno.ENOTDIR: "a file stands where a folder is needed",
+            errno.EISDIR: "a folder stands where a file is needed", errno.EEXIST: "move it or choose another path",
+            errno.ENOENT: "check the path", errno.ELOOP: "a symbolic link loops"}.get(e.errno, "")
+    return f"{what}: {path}" + (f" ({hint})" if hint else "")
+
+def run_command(args, # parsed arguments with `func` and `command`
+               )->int:
+    "Run a parsed command; turn every expected failure into one line on stderr and an exit code."
+    def fail(msg, code):
+        print(f"m2s-repro {args.command}: error: {msg}", file=sys.stderr)
+        return code
+    if os.environ.get("M2S_DEBUG") == "1": return args.func(args)
+    try: return args.func(args)
+    except KeyboardInterrupt:
+        hint = getattr(args, "resume_hint", None)
+        print(f"m2s-repro {args.command}: interrupted" + (f"; continue with: {hint}" if hint else ""),
+              file=sys.stderr)
+        return 130
+    except FileNotFoundError as e: return fail(os_error_message(e) if e.filename else e, 2)
+    except ValueError as e: return fail(e, 2)
+    except JobFailed as e: return fail(e, 1)
+    except MemoryError: return fail("out of memory: use a smaller batch (--set bs=...) or fewer images", 1)
+    except OSError as e: return fail(os_error_message(e), 1)
 
 # %% ../nbs/40_cli.ipynb #55dea51f
 def info_command(args, # parsed arguments: `json` and `device`
@@ -60,7 +93,4 @@ def main(argv:list[str]|None=None, # the command-line arguments; None: `sys.argv
     if not getattr(args, "func", None):
         p.print_help()
         return 2
-    try: return args.func(args)
-    except ValueError as e:  # errors a user can cause: say what, not a traceback
-        print(f"m2s-repro {args.command}: error: {e}", file=sys.stderr)
-        return 2
+    return run_command(args)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #65c23116
 from __future__ import annotations
-import dataclasses, os, sys, json, random, socket, platform, subprocess, tempfile, importlib.util
+import dataclasses, os, sys, shutil, json, random, socket, platform, subprocess, tempfile, importlib.util
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -14,7 +14,8 @@ import torch
 
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model',
-           'provenance', 'atomic_write', 'save_json', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields']
+           'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output', 'clear_own', 'check_tensor',
+           'check_same_shape', 'repo_root', 'replace_fields']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -43,16 +44,19 @@ def available_devices()->list[str]:
 def get_device(name:str|None=None, # explicit device; `None` reads `M2S_DEVICE`, then picks the best
               )->torch.device:
     "The device to run on: `name`, else `$M2S_DEVICE`, else cuda > mps > cpu."
-    name = name or os.environ.get("M2S_DEVICE") or None
+    env = os.environ.get("M2S_DEVICE") or None
+    source = "--device" if name else "$M2S_DEVICE" if env else None
+    name = name or env
     avail = available_devices()
     if name is None: return torch.device(avail[0])
+    fix = "unset M2S_DEVICE or set it to one of those" if source == "$M2S_DEVICE" else "choose one of those"
     try: dev = torch.device(name)
     except (RuntimeError, TypeError) as e:
-        raise ValueError(f"Unknown device {name!r} (from argument or M2S_DEVICE); use one of {avail}") from e
+        raise ValueError(f"Unknown device {name!r} (from {source}); available: {avail}: {fix}") from e
     key = f"cuda:{dev.index or 0}" if dev.type == "cuda" else dev.type
     if key not in avail:
-        raise ValueError(f"Device {name!r} is not available on this machine; available: {avail}. "
-                         "Unset M2S_DEVICE or choose one of those.")
+        raise ValueError(f"Device {name!r} (from {source}) is not available on this machine; available: {avail}: "
+                         f"{fix}")
     return dev
 
 # %% ../nbs/00_core.ipynb #af2683fa
@@ -108,7 +112,16 @@ def provenance(seed:int|None=None, # the seed the run used
                 time=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 seed=seed, params=dict(params or {}))
 
+# %% ../nbs/00_core.ipynb #5f456400
+class JobFailed(RuntimeError):
+    "A job that could not finish for a reason the user can act on (the command line exits with 1)."
+
 # %% ../nbs/00_core.ipynb #9b9cfde9
+def _umask()->int:
+    m = os.umask(0)
+    os.umask(m)
+    return m
+
 def atomic_write(path, # destination file
                  data:bytes|str, # the complete content
                 )->Path:
@@ -121,6 +134,7 @@ def atomic_write(path, # destination file
             f.write(data.encode() if isinstance(data, str) else data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is as readable as any other
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -134,6 +148,35 @@ def save_json(path, # destination file
     "Atomically write `obj` as pretty JSON (NumPy and torch scalars become Python numbers)."
     def conv(o): return o.item() if hasattr(o, "item") else str(o)
     return atomic_write(path, json.dumps(obj, indent=indent, default=conv) + "\n")
+
+# %% ../nbs/00_core.ipynb #e208f3b5
+def claim_output(out, # the output folder a command is about to write
+                 own:tuple, # the names (files or folders) this command writes directly inside `out`
+                 option:str="--out", # the option that named it, for messages
+                )->Path:
+    "Check `out` can take this command's output: absent, empty, or holding only this command's earlier output."
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{option} {out} is a file; give a folder")
+    found = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    foreign = [n for n in found if n not in own]
+    if foreign:
+        raise ValueError(f"{option} {out} holds files this command did not write ({', '.join(foreign[:4])}"
+                         f"{', ...' if len(foreign) > 4 else ''}); choose an empty or new folder")
+    return out
+
+def clear_own(out, # a folder `claim_output` accepted
+              own:tuple, # the names to remove (an earlier output of the same command)
+             )->list:
+    "Remove this command's earlier output from `out`, so that old and new files never mix; returns what went."
+    gone = []
+    for n in own:
+        p = Path(out) / n
+        if p.is_dir() and not p.is_symlink(): shutil.rmtree(p)
+        elif p.exists() or p.is_symlink(): p.unlink()
+        else: continue
+        gone.append(n)
+    return gone
 
 # %% ../nbs/00_core.ipynb #eb2c49cf
 def check_tensor(x, # the value to check

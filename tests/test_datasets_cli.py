@@ -30,7 +30,8 @@ def test_write_json_round_trips_through_the_benco_json_adapter(cli, tmp_path):
 
 
 def test_unknown_layout_lists_the_known_ones(cli, tmp_path):
-    (tmp_path / "x").mkdir(); (tmp_path / "x" / "a.jpg").write_bytes(b"")
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "a.jpg").write_bytes(b"")
     r = cli("datasets", "check", "--data-root", str(tmp_path / "x"))
     assert r.returncode == 2 and "no known data set layout" in r.stderr and "casiav1" in r.stderr and "Traceback" not in r.stderr
 

@@ -1,6 +1,5 @@
 """The data-parallel training path on CPU: two processes (gloo) through torchrun, as on a multi-GPU machine."""
-import shutil, subprocess, sys, csv
-from pathlib import Path
+import shutil, subprocess, csv
 import pytest
 
 

@@ -1,5 +1,5 @@
 """A plain (non-editable) `pip install .` works without the repository, and says so where it needs the clone."""
-import os, site, subprocess, sys, sysconfig
+import os, subprocess, sys, sysconfig
 from pathlib import Path
 import pytest
 from conftest import ROOT

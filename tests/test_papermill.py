@@ -1,6 +1,5 @@
 """Every parameterised notebook keeps a `parameters` cell that papermill can read, line by line."""
 import json
-from pathlib import Path
 import pytest
 from conftest import ROOT
 

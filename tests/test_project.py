@@ -8,13 +8,17 @@ nbformat = pytest.importorskip("nbformat")
 
 
 def _cfg():
-    c = configparser.ConfigParser(delimiters=["="]); c.read(ROOT / "settings.ini"); return c["DEFAULT"]
+    c = configparser.ConfigParser(delimiters=["="])
+    c.read(ROOT / "settings.ini")
+    return c["DEFAULT"]
 
 
 def _nb(tmp_path, cells):
     nb = nbformat.v4.new_notebook(cells=cells)
     nb.metadata = {"kernelspec": {"name": "python3", "display_name": "python3", "language": "python"}}
-    p = tmp_path / "t.ipynb"; nbformat.write(nb, p); return p
+    p = tmp_path / "t.ipynb"
+    nbformat.write(nb, p)
+    return p
 
 
 def test_tst_flags_are_separate_flags():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
-from .readers import DataError, read_image, read_mask, image_size, mask_stats
+from .readers import DataError, read_image, read_mask, image_size, mask_stats, _pil_array
 from .datasets import Scan, ADAPTERS, scan
 
 # %% auto #0
@@ -43,6 +43,7 @@ def check_record(r, # a `Record` of a scan
         st = mask_stats(m)
         if st["grey"] > 0: add("non-binary-mask", f"{st['grey']:.1%} of pixels strictly between 0 and 255", r.mask)
         if not (m > 127.5).any(): add("empty-mask", "no pixel above 127.5", r.mask)
+        elif (m > 127.5).all(): add("full-mask", "every pixel marked tampered", r.mask)
     return out
 
 @dataclass
@@ -63,7 +64,7 @@ class Report:
         for k in kinds:
             found = self.scan.counts().get(k, 0) if k != "(no mask)" else len(self.scan.missing)
             row = dict(kind=k, found=found, expected=exp.get(k))
-            for q in ("missing-mask",) + BAD[1:] + ("non-binary-mask", "empty-mask"):
+            for q in ("missing-mask",) + BAD[1:] + ("non-binary-mask", "empty-mask", "full-mask"):
                 row[q] = sum(p["problem"] == q and (p["kind"] == k or (k == "(no mask)" and q == "missing-mask"))
                              for p in self.problems)
             rows.append(row)
@@ -78,8 +79,10 @@ class Report:
                 limit:int=20, # how many problems to list
                )->str:
         "The table, the notes and the first `limit` problems, as text."
-        lines = [f"{self.scan.dataset} at {self.scan.root}: {len(self.scan)} usable records, "
-                 f"{len(self.bad)} bad files, {len(self.problems) - len(self.bad)} warnings ({self.seconds:.1f} s)", "",
+        n_ok = len(usable(self.scan.records, self.bad))
+        lines = [f"{self.scan.dataset} at {self.scan.root}: {len(self.scan) + len(self.scan.missing)} records, "
+                 f"{n_ok} usable, {len(self.bad)} bad files, {len(self.problems) - len(self.bad)} warnings "
+                 f"({self.seconds:.1f} s)", "",
                  self.table().astype(object).fillna("").to_markdown(index=False), ""]
         lines += [f"note: {n}" for n in self.scan.notes]
         for p in (self.bad + [p for p in self.problems if p["problem"] not in BAD])[:limit]:
@@ -102,6 +105,10 @@ def check(s:Scan, # what an adapter found
         if found != n:
             detail = f"{found} {k} images, a complete release has {n}"
             probs.append(dict(file=s.root, kind=k, problem="count", detail=detail))
+    root = Path(s.root)
+    if root.is_dir():  # links that lead nowhere: a scan cannot list what they should point to
+        probs += [dict(file=str(p), kind="(link)", problem="broken-link", detail="dangling or looping symbolic link")
+                  for p in sorted(root.rglob("*")) if p.is_symlink() and not p.exists()]
     with ThreadPoolExecutor(max(workers, 1)) as ex:
         for i, ps in enumerate(ex.map(lambda r: check_record(r, decode), s.records)):
             probs += ps
@@ -150,14 +157,14 @@ def write_benco_json(records:list, # `Record`s to list
                      path, # the JSON file to write
                      convert_dir=None, # folder for converted masks; default: `<path stem>_masks` next to `path`
                     )->Path:
-    "Write an IMDL-BenCo JSON pair list; non-binary encodings get converted 0/255 masks in `convert_dir`."
+    "Write an IMDL-BenCo JSON pair list; 0/1 and non-binary encodings get converted 0/255 masks in `convert_dir`."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     convert_dir = Path(convert_dir) if convert_dir else path.with_name(path.stem + "_masks")
     pairs = []
     for r in records:
         mask = "Negative" if r.mask is None else str(Path(r.mask).resolve())
-        if r.mask is not None and r.encoding != "binary":
+        if r.mask is not None and (r.encoding != "binary" or _pil_array(Path(r.mask)).max(initial=0) == 1):
             convert_dir.mkdir(parents=True, exist_ok=True)
             mask = str((convert_dir / (Path(r.image).stem + ".png")).resolve())
             binary = np.where(read_mask(r.mask, r.encoding) > 127.5, 255, 0).astype(np.uint8)

@@ -5,16 +5,20 @@
 # %% ../../nbs/data/08a_cli.ipynb #fa517c7e
 from __future__ import annotations
 import json, sys
+from ..core import claim_output, clear_own
+
+SYNTH_FILES = ("Tp", "Gt", "pairs.json", "manifest.json")  # what `synth` writes into --out
 
 
 # %% auto #0
-__all__ = ['photos_command', 'synth_command', 'datasets_command', 'add_commands']
+__all__ = ['SYNTH_FILES', 'photos_command', 'synth_command', 'datasets_command', 'add_commands']
 
 # %% ../../nbs/data/08a_cli.ipynb #0c38e212
 def photos_command(args, # parsed arguments: `rebuild`, `out`
                   )->int:
     "The `m2s-repro photos` command."
     from m2s_repro.data.photos import build_photo_set, photo_manifest, photo_dir
+    if args.out and not args.rebuild: raise ValueError("--out applies only with --rebuild")
     if args.rebuild:
         try: m = build_photo_set(args.out)
         except (RuntimeError, FileNotFoundError) as e: raise ValueError(str(e)) from e
@@ -32,7 +36,11 @@ def synth_command(args, # parsed arguments: `out`, `n`, `domain`, `size`, `seed`
     from m2s_repro.data.synth import write_benchmark, DOMAINS
     if args.domain not in DOMAINS:
         raise ValueError(f"Unknown domain {args.domain!r}; use one of {', '.join(sorted(DOMAINS))}")
-    if args.n < 1 or args.size < 32: raise ValueError("--n must be at least 1 and --size at least 32")
+    if args.n < 1: raise ValueError(f"--n must be at least 1, got {args.n}")
+    if args.size < 32: raise ValueError(f"--size must be at least 32, got {args.size}")
+    if args.seed < 0: raise ValueError(f"--seed must be 0 or more, got {args.seed}")
+    claim_output(args.out, SYNTH_FILES)
+    if clear_own(args.out, SYNTH_FILES): print(f"replacing the earlier benchmark in {args.out}", file=sys.stderr)
     out = write_benchmark(args.out, args.n, args.domain, args.size, args.seed, progress=True)
     print(f"wrote {args.n} {args.domain} items of {args.size}x{args.size} to {out}")
     return 0
@@ -51,10 +59,15 @@ def datasets_command(args, # parsed arguments of `m2s-repro datasets` (see `add_
         return 0
     if args.action == "fake":
         if not args.dataset or not args.out: raise ValueError("datasets fake needs --dataset and --out")
+        claim_output(args.out, ())
         exp = make_fake_tree(args.dataset, args.out)
         print(f"wrote a fake {args.dataset} tree to {Path(args.out) / exp.get('root', '')}")
         return 0
     if not args.data_root: raise ValueError("datasets check needs --data-root DIR")
+    if args.limit < 0: raise ValueError(f"--limit must be 0 or more, got {args.limit}")
+    if args.workers < 1: raise ValueError(f"--workers must be at least 1, got {args.workers}")
+    if args.write_json and Path(args.write_json).is_dir():
+        raise ValueError(f"--write-json {args.write_json} is a folder; give a file, e.g. {args.write_json}/pairs.json")
     root = Path(args.data_root)
     if args.dataset: targets = {args.dataset: root}
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np, cv2
 
 # %% auto #0
-__all__ = ['ROBUSTNESS', 'blur_sigma', 'perturb']
+__all__ = ['ROBUSTNESS', 'blur_sigma', 'check_perturbation', 'parse_perturbation', 'perturb']
 
 # %% ../../nbs/data/08_perturb.ipynb #2a6081e5
 ROBUSTNESS = {"noise": (3, 7, 11, 15, 19, 23), "blur": (3, 7, 11, 15, 19, 23), "jpeg": (100, 90, 80, 70, 60, 50)}
@@ -16,6 +16,29 @@ def blur_sigma(k:int, # kernel size (odd)
               )->float:
     "The sigma OpenCV derives for a k x k Gaussian kernel when sigma is 0."
     return .3 * ((k - 1) / 2 - 1) + .8
+
+def check_perturbation(kind:str, # 'noise', 'blur' or 'jpeg'
+                       value:int, # the table's parameter; 0 = unperturbed
+                      )->None:
+    "Raise a ValueError unless `kind` at `value` is a perturbation `perturb` can apply."
+    if kind not in ROBUSTNESS: raise ValueError(f"Unknown perturbation {kind!r}; use one of {sorted(ROBUSTNESS)}")
+    if kind == "noise" and value < 0: raise ValueError(f"noise variance must be >= 0, got {value}")
+    if kind == "blur" and value != 0 and (value < 1 or value % 2 == 0):
+        raise ValueError(f"blur kernel size must be odd and positive, got {value}")
+    if kind == "jpeg" and value != 0 and not 1 <= value <= 100:
+        raise ValueError(f"JPEG quality must be in 1..100, got {value}")
+
+def parse_perturbation(text:str, # 'KIND:VALUE', e.g. 'jpeg:50'
+                       option:str="--perturb", # the option's name, for messages
+                      )->tuple[str, int]:
+    "(kind, value) of a command-line perturbation, checked."
+    kind, sep, v = text.partition(":")
+    if not sep: raise ValueError(f"{option} expects KIND:VALUE, e.g. jpeg:50; got {text!r}")
+    try: value = int(v)
+    except ValueError: raise ValueError(f"{option} {text!r}: the value must be a whole number") from None
+    try: check_perturbation(kind, value)
+    except ValueError as e: raise ValueError(f"{option} {text!r}: {e}") from None
+    return kind, value
 
 def perturb(img:np.ndarray, # (H, W, 3) uint8 image at original resolution
             kind:str, # 'noise', 'blur' or 'jpeg'
@@ -26,16 +49,13 @@ def perturb(img:np.ndarray, # (H, W, 3) uint8 image at original resolution
     if not isinstance(img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3:
         raise ValueError(f"perturb expects an (H, W, C) uint8 image, got {type(img).__name__} "
                          f"{getattr(img, 'dtype', '')} {getattr(img, 'shape', '')}")
-    if kind not in ROBUSTNESS: raise ValueError(f"Unknown perturbation {kind!r}; use one of {sorted(ROBUSTNESS)}")
+    check_perturbation(kind, value)
     if value == 0: return img.copy()
     rng = rng if rng is not None else np.random.default_rng(0)
     if kind == "noise":
-        if value < 0: raise ValueError(f"noise variance must be >= 0, got {value}")
         return np.clip(img.astype(np.float32) + rng.normal(0, np.sqrt(value), img.shape), 0, 255).astype(np.uint8)
     if kind == "blur":
-        if value < 1 or value % 2 == 0: raise ValueError(f"blur kernel size must be odd and positive, got {value}")
         return cv2.GaussianBlur(img, (value, value), 0)
-    if not 1 <= value <= 100: raise ValueError(f"JPEG quality must be in 1..100, got {value}")
     q = int(rng.integers(max(value - 1, 1), value + 1))  # uniform over {q-1, q}
     ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(img[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, q])
     return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1].copy()

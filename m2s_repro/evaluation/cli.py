@@ -4,7 +4,7 @@
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #bd8da5c9
 from __future__ import annotations
-import sys
+import errno, sys
 
 
 # %% auto #0
@@ -18,8 +18,19 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
     import pandas as pd
     from m2s_repro.evaluation.evaluate import evaluate, summarize, seen_unseen, fold_table
     from m2s_repro.train.learner import model_from_checkpoint
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    from m2s_repro.core import claim_output
+    from m2s_repro.data.perturb import parse_perturbation
+    one_set = ("--perturb", "--robustness", "--with-authentic", "--skip-bad")
+    given = [o for o in one_set if getattr(args, o[2:].replace("-", "_"))]
+    if given and not args.dataset:
+        raise ValueError(f"{', '.join(given)} apply to one data set: add --dataset and --data-root")
+    if args.dataset and not args.data_root: raise ValueError("--dataset needs --data-root (the folder holding it)")
+    if args.n_synth < 1: raise ValueError(f"--n-synth must be at least 1, got {args.n_synth}")
+    if args.bs < 1: raise ValueError(f"--bs must be at least 1, got {args.bs}")
+    pert = parse_perturbation(args.perturb) if args.perturb else None
+    for ck in args.checkpoint:
+        if not Path(ck).is_file(): raise FileNotFoundError(errno.ENOENT, "--checkpoint not found", str(ck))
+    out = claim_output(args.out, ("per_image.csv", "scores.csv", "table.csv", "robustness.csv"))
     if args.data_root and args.dataset:  # one data set, every checkpoint
         from m2s_repro.data.datasets import scan
         from m2s_repro.data.check import select
@@ -27,10 +38,6 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
         s = scan(args.data_root, args.dataset)
         recs = select(s, "skip" if args.skip_bad else "raise", tampered_only=not args.with_authentic)
         rows, scores = [], []
-        pert = None
-        if args.perturb:
-            k, v = args.perturb.split(":")
-            pert = (k, int(v))
         if args.robustness:
             from m2s_repro.evaluation.evaluate import robustness
             tabs = []
@@ -41,6 +48,7 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
                 rob = robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True)
                 tabs.append(rob.assign(fold=meta["fold"], dataset=s.dataset))
             t = pd.concat(tabs, ignore_index=True)
+            out.mkdir(parents=True, exist_ok=True)
             t.to_csv(out / "robustness.csv", index=False)
             print(t.round(4).to_markdown(index=False))
             print(f"wrote robustness.csv to {out}", file=sys.stderr)
@@ -57,6 +65,7 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
     else:
         scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device,
                                    progress=True, n_synth=args.n_synth)
+    out.mkdir(parents=True, exist_ok=True)  # only now: a failed evaluation leaves no empty folder
     rows.to_csv(out / "per_image.csv", index=False)
     scores.to_csv(out / "scores.csv", index=False)
     metrics = [m for m in ("dsc", "iou", "f1", "permute_f1", "pixel_iou", "auc") if m in scores.columns]
@@ -71,7 +80,7 @@ def predict_command(args, # the parsed `m2s-repro predict` arguments
                    )->int:
     "The `m2s-repro predict` command."
     from m2s_repro.evaluation.predict import predict_files
-    predict_files(args.images, args.checkpoint, args.out, args.device)
+    predict_files(args.images, args.checkpoint, args.out, args.device, skip_bad=args.skip_bad)
     return 0
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #b11ca699
@@ -105,4 +114,6 @@ def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                          "(default: the bundled mini-profile M2SFormer, trained on synthetic data)")
     pr.add_argument("--out", default="predictions", help="output folder (default predictions/)")
     pr.add_argument("--device", default=None)
+    pr.add_argument("--skip-bad", action="store_true",
+                    help="skip unreadable images (listed at the end) instead of stopping")
     pr.set_defaults(func=predict_command)

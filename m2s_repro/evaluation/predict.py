@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image
-from ..core import get_device, repo_root
+from ..core import get_device, repo_root, JobFailed
 from ..numerics.metrics import prediction_of
 from ..data.readers import read_image
 from ..data.loaders import normalize
@@ -75,9 +75,13 @@ def predict_files(paths:list, # image files
                   out_dir, # folder for the PNGs
                   device=None, # default: `get_device()`
                   quiet:bool=False, # print nothing
+                  skip_bad:bool=False, # skip unreadable images (listed at the end) instead of stopping
                  )->list[dict]:
     "Predict every image file with a checkpoint, writing the PNGs; one summary dict per image."
     if not paths: raise ValueError("no images given")
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir(): raise ValueError(f"--out {out_dir} is a file; give a folder")
+    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any work
     if checkpoint is None:
         checkpoint = bundled_checkpoint()
         if not quiet:
@@ -86,10 +90,14 @@ def predict_files(paths:list, # image files
     from m2s_repro.train.learner import model_from_checkpoint  # here: the errors above need no model code
     model, meta = model_from_checkpoint(checkpoint, device=device)
     size = meta["recipe"]["size"]
-    rows = []
+    rows, skipped = [], []
     stems = [Path(p).stem for p in paths]
     for i, p in enumerate(paths):
-        img = read_image(p)
+        try: img = read_image(p)
+        except (ValueError, OSError) as e:
+            if not skip_bad: raise ValueError(f"{e} (--skip-bad skips unreadable images and lists them)") from None
+            skipped.append(f"{p}: {e}")
+            continue
         res = predict_image(model, img, size, device)
         stem = Path(p).stem
         name = stem if stems.count(stem) == 1 else f"{i:04d}_{stem}"  # same stem twice: numbered
@@ -101,4 +109,7 @@ def predict_files(paths:list, # image files
             dga = ""
             if "hard" in res: dga = f"  DGA: {'hard' if res['hard'] else 'easy'} (difficulty {res['difficulty']:.3f})"
             print(f"{p}: {row['tampered_fraction']:.1%} predicted tampered, max p {row['max_prob']:.2f}{dga}")
+    if skipped and not quiet:
+        print(f"skipped {len(skipped)} of {len(paths)} images:\n  " + "\n  ".join(skipped), file=sys.stderr)
+    if not rows: raise JobFailed(f"none of the {len(paths)} images could be read")
     return rows

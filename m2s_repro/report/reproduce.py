@@ -4,14 +4,14 @@
 
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
-import json, sys, time
+import errno, json, sys, time
 from pathlib import Path
-from ..core import provenance, git_info, atomic_write, repo_root
+from ..core import provenance, git_info, atomic_write, repo_root, JobFailed
 from ..data.perturb import ROBUSTNESS
 
 # %% auto #0
-__all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'parameter_names', 'nbformat_params', 'missing_data', 'reproduce',
-           'write_index']
+__all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'parameter_names', 'nbformat_params', 'missing_data',
+           'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 PROFILES = ("smoke", "mini", "paper")
@@ -164,6 +164,21 @@ def _is_current(out:Path, profile:str)->bool:
     return same_profile and prov.get("sha") == now.get("sha") and not now.get("dirty")
 
 # %% ../../nbs/report/43_reproduce.ipynb #ef52d1e5
+def parse_shard(shard:str, # "i/n", e.g. "2/3"
+               )->tuple[int, int]:
+    "(i, n) of a --shard value, checked."
+    try: i, n = (int(v) for v in shard.split("/"))
+    except ValueError: raise ValueError(f"--shard expects i/n in whole numbers, e.g. 2/3; got {shard!r}") from None
+    if not 1 <= i <= n: raise ValueError(f"--shard i/n needs 1 <= i <= n, got {shard}")
+    return i, n
+
+def check_results_folder(out:Path, # the results folder about to be written
+                        )->None:
+    "Refuse a non-empty folder that does not hold an earlier `reproduce` (its _status.json): it is someone's files."
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(errno.ENOTDIR, "--out is a file", str(out))
+    if out.is_dir() and any(out.iterdir()) and not (out / "_status.json").exists():
+        raise ValueError(f"--out {out} holds files that `reproduce` did not write; choose an empty or new folder")
+
 def reproduce(profile:str="mini", # one of `PROFILES`
               tables:list|None=None, # keys of `TABLES`; None: every table this profile has
               data_root=None, # folder of the real data sets (paper profile)
@@ -180,10 +195,14 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         names = [t for t in names if TABLES[t]["profiles"].get(profile, {}) is not None]
     for t in names: table_params(t, profile, Path(out))  # validates profile and names before anything runs
     if shard:
-        i, n = (int(v) for v in shard.split("/"))
-        if not 1 <= i <= n: raise ValueError(f"--shard i/n needs 1 <= i <= n, got {shard}")
+        i, n = parse_shard(shard)
+        if not names[i - 1::n]:
+            raise ValueError(f"--shard {shard}: no table falls in shard {i} ({len(names)} tables over {n} shards)")
         names = names[i - 1::n]
+    if data_root is not None and not Path(data_root).is_dir():
+        raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
     out = Path(out)
+    check_results_folder(out)
     out.mkdir(parents=True, exist_ok=True)
     status = {}
     missing = missing_data(names, profile, data_root)
@@ -215,6 +234,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
             print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
     write_index(out, profile, status)
+    if status and all(s["status"] == "skipped" for s in status.values()):
+        raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")
     return status
 
 # %% ../../nbs/report/43_reproduce.ipynb #e6552863

@@ -17,10 +17,15 @@ def _parse_set(rec, pairs:list)->dict:
     for kv in pairs:
         if "=" not in kv: raise ValueError(f"--set expects FIELD=VALUE, got {kv!r}")
         k, v = kv.split("=", 1)
-        if not hasattr(rec, k): raise ValueError(f"Unknown recipe field {k!r}")
+        if not hasattr(rec, k): raise ValueError(f"--set {kv}: unknown recipe field {k!r}")
         t = type(getattr(rec, k))
-        if t is bool: out[k] = v.lower() in ("1", "true", "yes", "on")
-        elif t in (int, float, str): out[k] = t(v)
+        if t is bool:
+            if v.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+                raise ValueError(f"--set {kv}: {k} is true or false")
+            out[k] = v.lower() in ("1", "true", "yes", "on")
+        elif t in (int, float, str):
+            try: out[k] = t(v)
+            except ValueError: raise ValueError(f"--set {kv}: {k} must be a {t.__name__}") from None
         else: raise ValueError(f"--set cannot change {k!r} ({t.__name__}); make a recipe in Python instead")
     return out
 
@@ -39,14 +44,18 @@ def train_command(args, # the parsed `m2s-repro train` arguments
     "The `m2s-repro train` command."
     import subprocess
     from m2s_repro.train.recipes import get_recipe, RECIPES
-    from m2s_repro.train.learner import train_run
+    from m2s_repro.train.learner import train_run, check_recipe
     if args.list:
         for r in RECIPES.values():
             print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
         return 0
     rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
     if args.epochs: rec = rec.with_(epochs=args.epochs)
+    check_recipe(rec)
     folds = args.folds or [args.fold]
+    bad = [f for f in folds if not 1 <= f <= 5]
+    if bad: raise ValueError(f"--fold must be 1..5 (the five folds of every training scheme), got {bad[0]}")
+    if args.epochs is not None and args.epochs < 1: raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
     if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
         for f in folds:
             cmd = _fold_cmd(args, f)
@@ -59,6 +68,7 @@ def train_command(args, # the parsed `m2s-repro train` arguments
                 print(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue", file=sys.stderr)
                 return rc
         return 0
+    args.resume_hint = " ".join(_fold_cmd(args, folds[0]) + ([] if args.resume else ["--resume"]))
     s = train_run(rec, args.out, folds[0], args.data_root, args.dataset, args.folds_file, args.resume, args.device,
                   args.seed, distributed=args.distributed, on_bad="skip" if args.skip_bad else "raise")
     print(f"{s['status']}: {s['epochs_done']}/{rec.epochs} epochs in {s['seconds']:.0f} s; "

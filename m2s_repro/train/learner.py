@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, io, json, random, sys, time
+import contextlib, errno, io, json, random, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
@@ -20,9 +20,9 @@ from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offse
 from ..data.loaders import ForgeryDataset, SynthDataset, forgery_dls
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'build_data', 'data_of', 'LossPart', 'make_learner', 'rng_state', 'set_rng_state',
+__all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'rng_state', 'set_rng_state',
            'write_checkpoint', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter',
-           'run_dir_for', 'train_run']
+           'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #01c099db
 def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or real)
@@ -175,12 +175,17 @@ def load_checkpoint(path, # the checkpoint file
                    )->dict:
     "A checkpoint as a dict, with clear errors for missing, corrupted, foreign or mismatched files."
     path = Path(path)
-    if not path.is_file(): raise ValueError(f"{path}: checkpoint does not exist")
+    if path.is_dir(): raise ValueError(f"{path} is a folder; give the checkpoint file in it (best.pth or last.pth)")
+    if not path.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(path))
     try: ck = torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:
         raise ValueError(f"{path}: not a readable checkpoint (truncated or corrupted?): "
                          f"{type(e).__name__}: {e}") from None
-    if not isinstance(ck, dict) or ck.get("format") != CHECKPOINT_FORMAT:
+    tag = ck.get("format") if isinstance(ck, dict) else None
+    if isinstance(tag, str) and tag.startswith("m2s_repro/checkpoint/") and tag != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: an m2s_repro checkpoint of format {tag!r}; this version reads "
+                         f"{CHECKPOINT_FORMAT!r}: use the m2s_repro version that wrote it (see its meta provenance)")
+    if tag != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not an m2s_repro checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
     have = ck["meta"]["model"]
     if expect_model is not None and expect_model != have:
@@ -275,6 +280,40 @@ def run_dir_for(out, # parent folder of run directories
     return Path(out) / recipe.name / f"{'fold' + str(fold) if fold else 'all'}-seed{seed}"
 
 
+# %% ../../nbs/train/21_learner.ipynb #a9038d2d
+RUN_FILES = ("run.json", "history.csv", "best.pth")  # what a run writes before its first last.pth
+
+def check_recipe(r:Recipe, # the recipe about to be trained
+                )->Recipe:
+    "Refuse a recipe whose numbers cannot train (before anything is written)."
+    bad = [f"{k}={getattr(r, k)!r}" for k in ("bs", "accum", "epochs", "size") if getattr(r, k) < 1]
+    bad += [f"{k}={getattr(r, k)!r}" for k in ("lr",) if not getattr(r, k) > 0]
+    bad += [f"{k}={getattr(r, k)!r}" for k in ("final_lr", "wd", "warmup_epochs") if getattr(r, k) < 0]
+    if r.data == "synthetic":
+        bad += [f"{k}={getattr(r, k)!r}" for k in ("train_items", "valid_items") if getattr(r, k) < 1]
+    if r.size % 32: bad.append(f"size={r.size} (must be a multiple of 32)")
+    if bad: raise ValueError(f"recipe {r.name!r} cannot train with {', '.join(bad)} (check --set)")
+    return r
+
+def _clear_unstarted(rd:Path, quiet:bool):
+    "Remove what a run that stopped before its first checkpoint left in `rd`; refuse anything else."
+    files = list(rd.iterdir())
+    foreign = [p.name for p in files if p.name not in RUN_FILES and not (p.name.startswith(".") and p.suffix == ".tmp")]
+    if foreign: raise ValueError(f"{rd} holds files that no run wrote ({', '.join(sorted(foreign)[:5])}); "
+                                 "choose another --out or move them")
+    if files and not quiet: print(f"{rd}: a run that stopped before its first checkpoint; starting it afresh",
+                                  file=sys.stderr)
+    for p in files: p.unlink()
+
+def trim_history(path:Path, # a run's history.csv
+                 upto:int, # the last epoch to keep
+                )->None:
+    "Drop the history lines of epochs after `upto` (logged before an interrupted checkpoint write)."
+    if not path.exists(): return
+    lines = path.read_text().splitlines()
+    keep = lines[:1] + [l for l in lines[1:] if l and int(l.split(",", 1)[0]) <= upto]
+    if keep != lines: atomic_write(path, "\n".join(keep) + "\n")
+
 # %% ../../nbs/train/21_learner.ipynb #77936967
 def train_run(recipe:Recipe|str, # a recipe or its name
               out="runs", # parent folder of run directories
@@ -293,15 +332,17 @@ def train_run(recipe:Recipe|str, # a recipe or its name
              )->dict:
     "Train one run of a recipe; returns the run summary (also written to run.json)."
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    check_recipe(recipe)
     rd = run_dir_for(out, recipe, fold, seed)
     last = rd / "last.pth"
-    if rd.exists() and any(rd.iterdir()) and not resume:
+    if rd.exists() and not last.exists(): _clear_unstarted(rd, quiet)
+    if last.exists() and not resume:
         raise ValueError(f"{rd} already holds a run; pass resume=True (--resume) to continue it, "
                          "or choose another --out/--seed")
-    if resume and not last.exists(): raise ValueError(f"nothing to resume: {last} does not exist")
-    rd.mkdir(parents=True, exist_ok=True)
+    resume = resume and last.exists()  # nothing checkpointed yet: start the run afresh
     tr, va, data = build_data(recipe, fold, data_root, dataset, folds_file, seed=seed, on_bad=on_bad)
     learn = make_learner(recipe, tr, va, device, seed, model_options)
+    rd.mkdir(parents=True, exist_ok=True)
     meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=learn.m2s_model_options, fold=fold,
                 seed=seed, data=data, amp=learn.m2s_amp,
                 provenance=provenance(seed, dict(recipe=recipe.name, fold=fold)))
@@ -320,6 +361,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         learn.opt.load_state_dict(ck["opt"])
         set_rng_state(ck["rng"], learn)
         start, best = ck["epoch"], ck["meta"].get("best_score")
+        trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
         if not quiet: print(f"resuming {rd} after epoch {start}/{recipe.epochs}", file=sys.stderr)
     remaining = recipe.epochs - start
     if remaining <= 0: raise ValueError(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
@@ -333,10 +375,16 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         _patch_distributed_for_cpu()
         ctx = learn.distrib_ctx(sync_bn=False, cpu=learn.dls.device.type == "cpu")
     else: ctx = contextlib.nullcontext()
-    with ctx:
-        if quiet:
-            with learn.no_bar(), learn.no_logging(): learn.fit(remaining, cbs=cbs)
-        else: learn.fit(remaining, cbs=cbs)
+    try:
+        with ctx:
+            if quiet:
+                with learn.no_bar(), learn.no_logging(): learn.fit(remaining, cbs=cbs)
+            else: learn.fit(remaining, cbs=cbs)
+    except KeyboardInterrupt:
+        if main_proc:
+            status = "interrupted" if (rd / "last.pth").exists() else "interrupted before its first checkpoint"
+            atomic_write(rd / "run.json", json.dumps(dict(meta, status=status), indent=1, default=str))
+        raise
     done = start + cbs[1].done  # counted by the callback: rank 1 must not read a history rank 0 may still be writing
     summary = dict(meta, run_dir=str(rd), epochs_done=done, seconds=time.perf_counter() - t0,
                    status="complete" if done >= recipe.epochs else "stopped", best_score=cbs[1].best)

@@ -1,0 +1,205 @@
+"""Hostile and odd input through the real command: one line naming the problem, the right exit code, no traceback,
+and the user's files untouched.
+
+Each case runs `python -m m2s_repro ...` in a fresh process, as a user would. Exit codes: 2 for a wrong command line
+(a bad value, an option that does not apply, a missing input), 1 for a job that failed (an output that cannot be
+written, nothing left to do), 0 when the work was done.
+"""
+import json, os, stat
+from pathlib import Path
+import pytest
+from conftest import run_cli
+
+
+def snapshot(folder: Path) -> dict:
+    "Every file under `folder` with its bytes: what 'unchanged' means."
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def one_line_error(r, code: int, *fragments: str):
+    "Assert a failed command: exit `code`, no traceback, the fragments in its error line."
+    err = r.stderr
+    assert r.returncode == code, (r.returncode, err[-2000:])
+    assert "Traceback" not in err, err[-2000:]
+    lines = [l for l in err.splitlines() if "error:" in l]
+    assert lines, err[-2000:]
+    for f in fragments: assert f in lines[-1], (f, lines[-1])
+
+
+@pytest.fixture(scope="module")
+def smoke_ck(tmp_path_factory):
+    "A trained smoke checkpoint (one short run shared by the cases that need a model)."
+    out = tmp_path_factory.mktemp("runs")
+    r = run_cli("train", "--recipe", "smoke", "--out", str(out), "--device", "cpu", timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return out / "smoke" / "fold1-seed0" / "best.pth"
+
+
+@pytest.fixture
+def user_folder(tmp_path):
+    "A folder holding a user's own file."
+    d = tmp_path / "mine"
+    d.mkdir()
+    (d / "README.md").write_text("my notes\n")
+    return d
+
+
+# -- train -----------------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--set", "bs=0"], ["bs=0"]),
+    (["--set", "bs=abc"], ["--set bs=abc", "int"]),
+    (["--set", "augment=maybe"], ["--set augment=maybe"]),
+    (["--set", "nope=1"], ["unknown recipe field"]),
+    (["--fold", "99"], ["--fold must be 1..5"]),
+    (["--fold", "0"], ["--fold must be 1..5"]),
+    (["--epochs", "-1"], ["--epochs"]),
+    (["--device", "tpu"], ["--device"]),
+])
+def test_train_rejects_bad_options_before_writing(tmp_path, args, fragments):
+    out = tmp_path / "runs"
+    r = run_cli("train", "--recipe", "smoke", "--out", str(out), *args)
+    one_line_error(r, 2, *fragments)
+    assert not out.exists()  # nothing written
+
+
+def test_train_out_under_a_file(tmp_path):
+    f = tmp_path / "afile"
+    f.write_text("x")
+    r = run_cli("train", "--recipe", "smoke", "--out", str(f / "runs"), "--device", "cpu")
+    one_line_error(r, 1, str(f))
+    assert f.read_text() == "x"
+
+
+def test_device_message_names_the_variable_only_when_set(tmp_path):
+    r = run_cli("info", "--device", "cuda")
+    one_line_error(r, 2, "--device")
+    assert "M2S_DEVICE" not in r.stderr
+    r = run_cli("info", env={"M2S_DEVICE": "cuda"})
+    one_line_error(r, 2, "$M2S_DEVICE", "unset M2S_DEVICE")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    r = run_cli("train", "--recipe", "smoke", "--out", str(tmp_path), "--set", "bs=0", env={"M2S_DEBUG": "1"})
+    assert r.returncode != 0 and "Traceback" in r.stderr
+
+
+# -- evaluate and predict --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--perturb", "jpeg:500"], ["--perturb", "--dataset"]),
+    (["--dataset", "casiav1"], ["--dataset needs --data-root"]),
+    (["--n-synth", "0"], ["--n-synth"]),
+    (["--bs", "0"], ["--bs"]),
+])
+def test_evaluate_rejects_options_that_do_not_apply(tmp_path, smoke_ck, args, fragments):
+    out = tmp_path / "eval"
+    r = run_cli("evaluate", "--checkpoint", str(smoke_ck), "--out", str(out), *args)
+    one_line_error(r, 2, *fragments)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("value, fragment", [("jpeg", "KIND:VALUE"), ("blur:abc", "whole number"),
+                                             ("jpeg:500", "1..100"), ("rain:3", "Unknown perturbation")])
+def test_evaluate_perturb_values(tmp_path, smoke_ck, value, fragment):
+    r = run_cli("evaluate", "--checkpoint", str(smoke_ck), "--data-root", str(tmp_path), "--dataset", "casiav1",
+                "--perturb", value, "--out", str(tmp_path / "eval"))
+    one_line_error(r, 2, fragment)
+
+
+def test_evaluate_missing_checkpoint_and_foreign_out(tmp_path, smoke_ck, user_folder):
+    one_line_error(run_cli("evaluate", "--checkpoint", str(tmp_path / "nope.pth")), 2, "nope.pth")
+    before = snapshot(user_folder)
+    r = run_cli("evaluate", "--checkpoint", str(smoke_ck), "--out", str(user_folder), "--n-synth", "2")
+    one_line_error(r, 2, "README.md")
+    assert snapshot(user_folder) == before
+
+
+def test_predict_checkpoint_problems(tmp_path, smoke_ck):
+    img = tmp_path / "x.png"
+    from PIL import Image
+    import numpy as np
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(img)
+    one_line_error(run_cli("predict", str(img), "--checkpoint", str(smoke_ck.parent)), 2, "is a folder")
+    ck = tmp_path / "newer.pth"
+    import torch
+    d = torch.load(smoke_ck, weights_only=False)
+    torch.save(dict(d, format="m2s_repro/checkpoint/9"), ck)
+    one_line_error(run_cli("predict", str(img), "--checkpoint", str(ck)), 2, "checkpoint/9")
+    (tmp_path / "bad.png").write_bytes(b"not a png")
+    one_line_error(run_cli("predict", str(tmp_path / "bad.png"), "--checkpoint", str(smoke_ck),
+                           "--out", str(tmp_path / "p")), 2, "--skip-bad")
+    r = run_cli("predict", str(tmp_path / "bad.png"), str(img), "--checkpoint", str(smoke_ck), "--skip-bad",
+                "--out", str(tmp_path / "p2"))
+    assert r.returncode == 0 and "skipped 1 of 2" in r.stderr, r.stderr[-2000:]
+    one_line_error(run_cli("predict", str(img), "--checkpoint", str(smoke_ck), "--out", str(img)), 2, "is a file")
+
+
+# -- synth, photos, datasets -----------------------------------------------------------------------------------------
+
+def test_synth_replaces_its_own_output_and_refuses_a_users(tmp_path, user_folder):
+    s = tmp_path / "s"
+    assert run_cli("synth", "--out", str(s), "--n", "3", "--size", "64").returncode == 0
+    r = run_cli("synth", "--out", str(s), "--n", "1", "--size", "64", "--domain", "unseen-splice")
+    assert r.returncode == 0 and "replacing" in r.stderr
+    assert len(list((s / "Tp").iterdir())) == 1 and len(json.loads((s / "pairs.json").read_text())) == 1
+    before = snapshot(user_folder)
+    one_line_error(run_cli("synth", "--out", str(user_folder), "--n", "1", "--size", "64"), 2, "README.md")
+    assert snapshot(user_folder) == before
+    one_line_error(run_cli("synth", "--out", str(tmp_path / "t"), "--seed", "-1"), 2, "--seed")
+
+
+def test_photos_out_without_rebuild(tmp_path):
+    one_line_error(run_cli("photos", "--out", str(tmp_path)), 2, "--out applies only with --rebuild")
+
+
+def test_datasets_options(tmp_path, user_folder):
+    root = tmp_path / "fake"
+    assert run_cli("datasets", "fake", "--dataset", "casiav1", "--out", str(root)).returncode == 0
+    one_line_error(run_cli("datasets", "check", "--data-root", str(root), "--limit", "-1"), 2, "--limit")
+    one_line_error(run_cli("datasets", "check", "--data-root", str(root), "--write-json", str(tmp_path)), 2,
+                   "is a folder")
+    before = snapshot(user_folder)
+    one_line_error(run_cli("datasets", "fake", "--dataset", "casiav1", "--out", str(user_folder)), 2, "README.md")
+    assert snapshot(user_folder) == before
+
+
+# -- reproduce -------------------------------------------------------------------------------------------------------
+
+def test_reproduce_never_writes_into_a_users_folder(tmp_path, user_folder):
+    before = snapshot(user_folder)
+    r = run_cli("reproduce", "--profile", "smoke", "--tables", "main", "--shard", "2/2", "--out", str(user_folder))
+    one_line_error(r, 2, "--shard 2/2", "no table")
+    r = run_cli("reproduce", "--profile", "smoke", "--tables", "main", "--out", str(user_folder))
+    one_line_error(r, 2, "README.md")
+    assert snapshot(user_folder) == before
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["--shard", "abc"], ["--shard expects i/n"]),
+    (["--shard", "3/2"], ["1 <= i <= n"]),
+    (["--profile", "paper", "--data-root", "/no/such/dir"], ["--data-root", "/no/such/dir"]),
+])
+def test_reproduce_bad_options(tmp_path, args, fragments):
+    r = run_cli("reproduce", "--out", str(tmp_path / "res"), *args)
+    one_line_error(r, 2, *fragments)
+    assert not (tmp_path / "res").exists()
+
+
+def test_files_are_written_with_the_usual_permissions(tmp_path):
+    out = tmp_path / "s"
+    assert run_cli("synth", "--out", str(out), "--n", "1", "--size", "64", env={}).returncode == 0
+    from m2s_repro.core import save_json
+    f = save_json(tmp_path / "m.json", {"a": 1})
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(f.stat().st_mode) == 0o666 & ~mask
+
+
+def test_train_interrupt_says_how_to_resume(run_main, monkeypatch, tmp_path):
+    import m2s_repro.train.learner as learner
+    def interrupted(*a, **kw): raise KeyboardInterrupt
+    monkeypatch.setattr(learner, "train_run", interrupted)
+    r = run_main("train", "--recipe", "smoke", "--out", str(tmp_path))
+    assert r.returncode == 130
+    assert "interrupted; continue with: m2s-repro train --recipe smoke --fold 1" in r.stderr and "--resume" in r.stderr
