@@ -75,7 +75,7 @@ def test_device_message_names_the_variable_only_when_set(tmp_path):
     r = run_cli("info", "--device", "cuda")
     one_line_error(r, 2, "--device")
     assert "M2S_DEVICE" not in r.stderr
-    r = run_cli("info", env={"M2S_DEVICE": "cuda"})
+    r = run_cli("info", env={"M2S_DEVICE": "cuda"})  # info reports the device: it goes through get_device
     one_line_error(r, 2, "$M2S_DEVICE", "unset M2S_DEVICE")
 
 
@@ -108,7 +108,8 @@ def test_evaluate_perturb_values(tmp_path, smoke_ck, value, fragment):
 
 
 def test_evaluate_missing_checkpoint_and_foreign_out(tmp_path, smoke_ck, user_folder):
-    one_line_error(run_cli("evaluate", "--checkpoint", str(tmp_path / "nope.pth")), 2, "nope.pth")
+    one_line_error(run_cli("evaluate", "--checkpoint", str(tmp_path / "nope.pth"), "--out", str(tmp_path / "e")), 2,
+                   "nope.pth")
     before = snapshot(user_folder)
     r = run_cli("evaluate", "--checkpoint", str(smoke_ck), "--out", str(user_folder), "--n-synth", "2")
     one_line_error(r, 2, "README.md")
@@ -120,12 +121,14 @@ def test_predict_checkpoint_problems(tmp_path, smoke_ck):
     from PIL import Image
     import numpy as np
     Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(img)
-    one_line_error(run_cli("predict", str(img), "--checkpoint", str(smoke_ck.parent)), 2, "is a folder")
+    out = ["--out", str(tmp_path / "pred")]
+    one_line_error(run_cli("predict", str(img), "--checkpoint", str(smoke_ck.parent), *out), 2, "is a folder")
     ck = tmp_path / "newer.pth"
     import torch
     d = torch.load(smoke_ck, weights_only=False)
     torch.save(dict(d, format="m2s_repro/checkpoint/9"), ck)
-    one_line_error(run_cli("predict", str(img), "--checkpoint", str(ck)), 2, "checkpoint/9")
+    one_line_error(run_cli("predict", str(img), "--checkpoint", str(ck), *out), 2, "checkpoint/9")
+    assert not (tmp_path / "pred").exists()  # refused before anything was written
     (tmp_path / "bad.png").write_bytes(b"not a png")
     one_line_error(run_cli("predict", str(tmp_path / "bad.png"), "--checkpoint", str(smoke_ck),
                            "--out", str(tmp_path / "p")), 2, "--skip-bad")

@@ -81,7 +81,6 @@ def predict_files(paths:list, # image files
     if not paths: raise ValueError("no images given")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir(): raise ValueError(f"--out {out_dir} is a file; give a folder")
-    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any work
     if checkpoint is None:
         checkpoint = bundled_checkpoint()
         if not quiet:
@@ -89,6 +88,7 @@ def predict_files(paths:list, # image files
                   "benchmark (mini profile), NOT on CASIAv2", file=sys.stderr)
     from m2s_repro.train.learner import model_from_checkpoint  # here: the errors above need no model code
     model, meta = model_from_checkpoint(checkpoint, device=device)
+    out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any image is predicted
     size = meta["recipe"]["size"]
     rows, skipped = [], []
     stems = [Path(p).stem for p in paths]

@@ -49,13 +49,13 @@ def train_command(args, # the parsed `m2s-repro train` arguments
         for r in RECIPES.values():
             print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
         return 0
-    rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
-    if args.epochs: rec = rec.with_(epochs=args.epochs)
-    check_recipe(rec)
     folds = args.folds or [args.fold]
     bad = [f for f in folds if not 1 <= f <= 5]
     if bad: raise ValueError(f"--fold must be 1..5 (the five folds of every training scheme), got {bad[0]}")
     if args.epochs is not None and args.epochs < 1: raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
+    rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
+    if args.epochs: rec = rec.with_(epochs=args.epochs)
+    check_recipe(rec)
     if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
         for f in folds:
             cmd = _fold_cmd(args, f)
