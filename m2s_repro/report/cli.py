@@ -17,6 +17,8 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
     if args.list:
         for t, spec in TABLES.items(): print(f"{t:12s} {spec['notebook']:22s} {spec['title']}")
         return 0
+    args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
+                        "their last epoch)")
     st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard)
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
     print(f"index: {args.out}/README.md")

@@ -56,6 +56,7 @@ def train_command(args, # the parsed `m2s-repro train` arguments
     rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
     if args.epochs: rec = rec.with_(epochs=args.epochs)
     check_recipe(rec)
+    args.resume_hint = "the same command with --resume"
     if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
         for f in folds:
             cmd = _fold_cmd(args, f)
