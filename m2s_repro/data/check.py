@@ -79,7 +79,8 @@ class Report:
                 limit:int=20, # how many problems to list
                )->str:
         "The table, the notes and the first `limit` problems, as text."
-        n_ok = len(usable(self.scan.records, self.bad))
+        drop = {p["file"] for p in self.bad}
+        n_ok = sum(r.image not in drop and r.mask not in drop for r in self.scan.records)
         lines = [f"{self.scan.dataset} at {self.scan.root}: {len(self.scan) + len(self.scan.missing)} records, "
                  f"{n_ok} usable, {len(self.bad)} bad files, {len(self.problems) - len(self.bad)} warnings "
                  f"({self.seconds:.1f} s)", "",

@@ -176,8 +176,10 @@ def check_results_folder(out:Path, # the results folder about to be written
                         )->None:
     "Refuse a non-empty folder that does not hold an earlier `reproduce` (its _status.json): it is someone's files."
     if out.exists() and not out.is_dir(): raise NotADirectoryError(errno.ENOTDIR, "--out is a file", str(out))
-    if out.is_dir() and any(out.iterdir()) and not (out / "_status.json").exists():
-        raise ValueError(f"--out {out} holds files that `reproduce` did not write; choose an empty or new folder")
+    found = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
+    if found and "_status.json" not in found:
+        raise ValueError(f"--out {out} holds files that `reproduce` did not write ({', '.join(found[:4])}"
+                         f"{', ...' if len(found) > 4 else ''}); choose an empty or new folder")
 
 def reproduce(profile:str="mini", # one of `PROFILES`
               tables:list|None=None, # keys of `TABLES`; None: every table this profile has

@@ -4,7 +4,8 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import atexit, json, shutil, sys, tempfile, time
+import json, shutil, sys, tempfile, time
+from multiprocessing.util import Finalize
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
@@ -121,7 +122,8 @@ def fold_tables(scores:pd.DataFrame, # per-fold scores of one or more variants (
 def temporary_runs()->Path:
     "A fresh folder for training runs that nobody asked to keep; removed when the process exits."
     d = Path(tempfile.mkdtemp(prefix="m2s_runs_"))
-    atexit.register(shutil.rmtree, d, ignore_errors=True)  # smoke runs of every table add up to gigabytes
+    # at exit, also of a multiprocessing worker (nbdev_test's), which skips atexit: smoke runs add up to gigabytes
+    Finalize(None, shutil.rmtree, args=(str(d),), kwargs=dict(ignore_errors=True), exitpriority=0)
     return d
 
 def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the first sets the protocol
