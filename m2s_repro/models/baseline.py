@@ -51,5 +51,6 @@ def baseline_config(**overrides, # BaselineConfig fields to change, e.g. dim=16
     "The baseline's configuration with field overrides."
     return replace_fields(BaselineConfig(), "baseline option", **overrides)
 
-register_model("baseline", lambda **kw: FeatureSumNet(baseline_config(**kw)), lambda **kw: M2SLoss(**{**dict(prior=False, edge=False), **kw}),
+register_model("baseline", lambda **kw: FeatureSumNet(baseline_config(**kw)),
+               lambda **kw: M2SLoss(**{"prior": False, "edge": False, **kw}),
                "plain baseline: PVT-v2 features summed by 1x1 convs (region BCE with pos_weight)")

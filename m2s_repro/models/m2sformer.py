@@ -143,4 +143,5 @@ def m2s_config(name:str="m2sformer", # a key of `M2S_VARIANTS`
     return replace_fields(M2SConfig(), "M2SFormer option", **{**M2S_VARIANTS[name][0], **overrides})
 
 for _n, (_arch, _loss, _desc) in M2S_VARIANTS.items():
-    register_model(_n, lambda _n=_n, **kw: M2SFormer(m2s_config(_n, **kw)), lambda _l=_loss, **kw: M2SLoss(**{**_l, **kw}), _desc)
+    register_model(_n, lambda _n=_n, **kw: M2SFormer(m2s_config(_n, **kw)),
+                   lambda _l=_loss, **kw: M2SLoss(**{**_l, **kw}), _desc)

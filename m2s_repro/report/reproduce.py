@@ -6,7 +6,7 @@
 from __future__ import annotations
 import errno, json, sys, time
 from pathlib import Path
-from ..core import provenance, git_info, atomic_write, repo_root, JobFailed
+from ..core import provenance, git_info, atomic_write, repo_root, JobFailed, claim_output
 from ..data.perturb import ROBUSTNESS
 
 # %% auto #0
@@ -176,10 +176,7 @@ def check_results_folder(out:Path, # the results folder about to be written
                         )->None:
     "Refuse a non-empty folder that does not hold an earlier `reproduce` (its _status.json): it is someone's files."
     if out.exists() and not out.is_dir(): raise NotADirectoryError(errno.ENOTDIR, "--out is a file", str(out))
-    found = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    if found and "_status.json" not in found:
-        raise ValueError(f"--out {out} holds files that `reproduce` did not write ({', '.join(found[:4])}"
-                         f"{', ...' if len(found) > 4 else ''}); choose an empty or new folder")
+    if not (out / "_status.json").exists(): claim_output(out, ())  # no earlier run: nothing in it is ours
 
 def reproduce(profile:str="mini", # one of `PROFILES`
               tables:list|None=None, # keys of `TABLES`; None: every table this profile has
