@@ -4,6 +4,8 @@
 
 # %% ../nbs/01_testkit.ipynb #6f1185ee
 from __future__ import annotations
+import math, zlib
+from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner
@@ -11,7 +13,9 @@ from fastai.losses import BCEWithLogitsLossFlat
 import fastai.callback.progress, fastai.callback.schedule  # noqa: F401 (Learner.no_bar, fit_one_cycle, ...)
 
 # %% auto #0
-__all__ = ['MASK_KINDS', 'shape_mask', 'synthetic_batch', 'TinySegNet', 'synth_dls', 'synth_learner']
+__all__ = ['MASK_KINDS', 'KEY_KINDS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'shape_mask', 'synthetic_batch', 'TinySegNet', 'synth_dls',
+           'synth_learner', 'seeded_tensor', 'seeded_state_dict', 'read_key_spec', 'write_key_spec', 'seeded_images',
+           'seeded_masks']
 
 # %% ../nbs/01_testkit.ipynb #04f57f4c
 MASK_KINDS = ("rect", "ellipse", "empty", "full")
@@ -92,3 +96,66 @@ def synth_learner(n_train:int=64, # training pairs
     "A fastai `Learner` of `TinySegNet` (or `model`) on synthetic masks; trains in seconds on a CPU."
     return Learner(synth_dls(n_train, n_valid, size, bs, seed), model or TinySegNet(),
                    loss_func=BCEWithLogitsLossFlat(), metrics=metrics, **kwargs)
+
+# %% ../nbs/01_testkit.ipynb #df665bc9
+KEY_KINDS = ("param", "buffer", "int", "fixed")
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+def seeded_tensor(name:str, # the state-dict key (seeds the generator)
+                  shape:tuple, # the tensor's shape
+                  kind:str="param", # one of `KEY_KINDS`
+                 )->torch.Tensor|None:
+    "The stand-in value of one state-dict entry (None for kind 'fixed')."
+    if kind not in KEY_KINDS: raise ValueError(f"Unknown key kind {kind!r}; use one of {KEY_KINDS}")
+    shape = tuple(int(s) for s in shape)
+    if kind == "fixed": return None
+    if kind == "int": return torch.zeros(shape, dtype=torch.int64)
+    g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
+    if name.endswith("running_var"): return .5 + torch.rand(shape, generator=g)
+    if name.endswith("running_mean"): return .1 * torch.randn(shape, generator=g)
+    if len(shape) >= 2: return torch.randn(shape, generator=g) / math.sqrt(math.prod(shape[1:]))
+    if name.endswith("weight"): return 1 + .1 * torch.randn(shape, generator=g)
+    return .1 * torch.randn(shape, generator=g)
+
+def seeded_state_dict(spec:list, # [(name, shape, kind)], e.g. from `read_key_spec`
+                     )->dict:
+    "Stand-in weights for every entry of `spec` except kind 'fixed'."
+    return {n: seeded_tensor(n, s, k) for n, s, k in spec if k != "fixed"}
+
+def read_key_spec(path, # a `<model>.keys.tsv` file: name, shape (comma-separated), dtype, kind
+                 )->list:
+    "[(name, shape, kind)] in the file's order."
+    lines = Path(path).read_text().splitlines()
+    if not lines or lines[0].split("\t") != ["name", "shape", "dtype", "kind"]:
+        raise ValueError(f"{path}: not a key list (header 'name, shape, dtype, kind' missing)")
+    out = []
+    for ln in lines[1:]:
+        if not ln: continue
+        name, shape, _, kind = ln.split("\t")
+        out.append((name, tuple(int(s) for s in shape.split(",")) if shape else (), kind))
+    return out
+
+def write_key_spec(path, # destination `.keys.tsv`
+                   state:dict, # a state dict
+                   kind_of, # name, tensor -> kind
+                  )->Path:
+    "Write a state dict's key list (name, shape, dtype, kind) in its order."
+    rows = ["name\tshape\tdtype\tkind"] + [f"{n}\t{','.join(map(str, t.shape))}\t{str(t.dtype)[6:]}\t{kind_of(n, t)}"
+                                          for n, t in state.items()]
+    Path(path).write_text("\n".join(rows) + "\n")
+    return Path(path)
+
+def seeded_images(seed:int, # generator seed
+                  n:int, # batch size
+                  size:int, # square side
+                 )->torch.Tensor:
+    "A batch of uniform-noise images normalised with ImageNet mean/std: the fixtures' input."
+    x = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    return (x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
+
+def seeded_masks(seed:int, # generator seed
+                 n:int, # batch size
+                 size:int, # square side
+                )->torch.Tensor:
+    "A batch of (n, 1, size, size) binary noise masks (the released forwards need a target to compute their loss)."
+    return (torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed)) > .5).float()

@@ -135,6 +135,7 @@ class MesorchConfig:
     low_alpha:float = .95                     # DCT block fraction zeroed for the low-pass view
     cnn_view:str = "high"                     # which DCT view the CNN sees beside RGB (Table 9 swaps them)
     transformer_view:str = "low"              # which DCT view the Transformer sees beside RGB
+    dct_build:str = "float32"                 # DCT matrix: the released float32 construction, or 'exact' (float64)
 
 class Mesorch(nn.Module):
     "Mesorch / Mesorch-P: ConvNeXt on RGB+high-pass, MiT on RGB+low-pass, per-scale decoders, gated or plain sum."
@@ -165,7 +166,8 @@ class Mesorch(nn.Module):
         "Fused logits `prediction`, the per-scale logit `maps` at stride 4 and the `gate` weights (if gated)."
         H, W = x.shape[-2:]
         if H % 32 or W % 32: raise ValueError(f"Mesorch needs input sides that are multiples of 32, got {H}x{W}")
-        xh, xl = dct_filter(x, "high", self.cfg.high_alpha), dct_filter(x, "low", self.cfg.low_alpha)
+        xh, xl = (dct_filter(x, k, a, build=self.cfg.dct_build) for k, a in (("high", self.cfg.high_alpha),
+                                                                              ("low", self.cfg.low_alpha)))
         view = dict(high=xh, low=xl)
         feats = {}
         if self.cnn is not None:

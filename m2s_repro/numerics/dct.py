@@ -10,8 +10,8 @@ import torch
 from ..core import check_tensor
 
 # %% auto #0
-__all__ = ['FREQ_TABLES', 'dct_matrix', 'dct_basis', 'freq_table', 'scale_freqs', 'dct2', 'idct2', 'dct_band_mask', 'minmax_norm',
-           'dct_filter']
+__all__ = ['DCT_BUILDS', 'FREQ_TABLES', 'dct_matrix', 'dct_basis', 'freq_table', 'scale_freqs', 'dct2', 'idct2', 'dct_band_mask',
+           'minmax_norm', 'dct_filter']
 
 # %% ../../nbs/numerics/02_dct.ipynb #0649b440
 @lru_cache(maxsize=64)
@@ -20,14 +20,27 @@ def _dct_matrix64(N:int)->torch.Tensor:
     scale = torch.where(k > 0, torch.tensor(2., dtype=torch.float64).sqrt(), torch.tensor(1., dtype=torch.float64))
     return torch.cos(math.pi * k * (p + .5) / N) / math.sqrt(N) * scale
 
+@lru_cache(maxsize=64)
+def _dct_matrix32(N:int)->torch.Tensor:
+    # the same matrix with every step in float32, as Mesorch's released extractor builds it: the cosine's argument
+    # (up to ~pi*N) carries float32 rounding, so entries are off the exact DCT by up to ~1e-5 at N = 512
+    k, p = torch.arange(N, dtype=torch.float32)[:, None], torch.arange(N, dtype=torch.float32)[None]
+    C = torch.sqrt(torch.tensor(2. / N)) * torch.cos(math.pi * k * (2 * p + 1) / (2 * N))
+    C[0] = 1 / math.sqrt(N)
+    return C
+
+DCT_BUILDS = ("exact", "float32")
+
 def dct_matrix(N:int, # number of points
-               dtype=torch.float32, # dtype of the result (built in float64, then cast)
+               dtype=torch.float32, # dtype of the result
                device=None, # device of the result
+               build:str="exact", # 'exact' (float64, then cast) or 'float32' (Mesorch's released construction)
               )->torch.Tensor:
     "Orthonormal DCT-II matrix C (N, N): row u is the basis vector of frequency u, so `C @ x` is the DCT of `x`."
     if isinstance(N, torch.Tensor) and N.numel() == 1: N = int(N)  # sizes are tensors while tracing (fvcore)
     if not isinstance(N, int) or N < 1: raise ValueError(f"DCT size must be a positive integer, got {N!r}")
-    return _dct_matrix64(N).to(dtype=dtype, device=device)
+    if build not in DCT_BUILDS: raise ValueError(f"Unknown DCT matrix build {build!r}; use one of {DCT_BUILDS}")
+    return (_dct_matrix64(N) if build == "exact" else _dct_matrix32(N)).to(dtype=dtype, device=device)
 
 def dct_basis(freqs, # iterable of (u, v) frequency pairs
               H:int, # grid height
@@ -80,20 +93,22 @@ def scale_freqs(freqs, # (u, v) pairs on the 7x7 grid
 
 # %% ../../nbs/numerics/02_dct.ipynb #a8569cf5
 def dct2(x:torch.Tensor, # (..., H, W) tensor
+         build:str="exact", # the DCT matrix: 'exact' or 'float32' (see `dct_matrix`)
         )->torch.Tensor:
-    "Orthonormal 2-D DCT-II over the last two axes (each channel separately)."
+    "Orthonormal 2-D DCT-II over the last two axes (each channel separately): C_H @ (x @ C_W^T)."
     check_tensor(x, "x", finite=False)
     if x.ndim < 2: raise ValueError(f"dct2 needs at least 2 dimensions, got shape {tuple(x.shape)}")
     H, W = x.shape[-2:]
-    return dct_matrix(H, x.dtype, x.device) @ x @ dct_matrix(W, x.dtype, x.device).T
+    return dct_matrix(H, x.dtype, x.device, build) @ (x @ dct_matrix(W, x.dtype, x.device, build).T)
 
 def idct2(X:torch.Tensor, # (..., H, W) DCT coefficients
+          build:str="exact", # the DCT matrix: 'exact' or 'float32' (see `dct_matrix`)
          )->torch.Tensor:
-    "Inverse of `dct2` (orthonormal DCT-III over the last two axes)."
+    "Inverse of `dct2` (orthonormal DCT-III over the last two axes): C_H^T @ (X @ C_W)."
     check_tensor(X, "X", finite=False)
     if X.ndim < 2: raise ValueError(f"idct2 needs at least 2 dimensions, got shape {tuple(X.shape)}")
     H, W = X.shape[-2:]
-    return dct_matrix(H, X.dtype, X.device).T @ X @ dct_matrix(W, X.dtype, X.device)
+    return dct_matrix(H, X.dtype, X.device, build).T @ (X @ dct_matrix(W, X.dtype, X.device, build))
 
 # %% ../../nbs/numerics/02_dct.ipynb #cd7fc466
 def dct_band_mask(H:int, # coefficient plane height
@@ -128,11 +143,12 @@ def dct_filter(x:torch.Tensor, # (B, C, H, W) images
                kind:str, # 'high' or 'low'
                alpha:float|None=None, # block fraction (see `dct_band_mask`)
                normalise:bool=True, # min-max normalise per sample, as Mesorch does
+               build:str="float32", # DCT matrix: 'float32' (Mesorch's released construction) or 'exact'
               )->torch.Tensor:
     "Mesorch's full-image DCT high- or low-pass view of each channel, optionally min-max normalised per image."
     check_tensor(x, "x", ndim=4)
     H, W = x.shape[-2:]
-    y = idct2(dct2(x) * dct_band_mask(H, W, kind, alpha, x.device))
+    y = idct2(dct2(x, build) * dct_band_mask(H, W, kind, alpha, x.device), build)
     if not normalise: return y
     # a constant image filters to rounding noise (~1e-7 of its level), which min-max would blow up to [0, 1]
     scale = x.reshape(len(x), -1).abs().amax(1)
