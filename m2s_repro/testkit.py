@@ -14,8 +14,8 @@ import fastai.callback.progress, fastai.callback.schedule  # noqa: F401 (Learner
 
 # %% auto #0
 __all__ = ['MASK_KINDS', 'KEY_KINDS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'shape_mask', 'synthetic_batch', 'TinySegNet', 'synth_dls',
-           'synth_learner', 'seeded_tensor', 'seeded_state_dict', 'read_key_spec', 'write_key_spec', 'seeded_images',
-           'seeded_masks']
+           'synth_learner', 'seeded_tensor', 'seeded_state_dict', 'read_key_spec', 'write_key_spec', 'seeded_photos',
+           'seeded_images', 'seeded_masks', 'seeded_released_state']
 
 # %% ../nbs/01_testkit.ipynb #04f57f4c
 MASK_KINDS = ("rect", "ellipse", "empty", "full")
@@ -145,12 +145,19 @@ def write_key_spec(path, # destination `.keys.tsv`
     Path(path).write_text("\n".join(rows) + "\n")
     return Path(path)
 
+def seeded_photos(seed:int, # generator seed
+                  n:int, # batch size
+                  size:int, # square side
+                 )->torch.Tensor:
+    "(n, size, size, 3) uint8 noise images: exactly what a PNG of them holds."
+    return torch.randint(0, 256, (n, size, size, 3), generator=torch.Generator().manual_seed(seed), dtype=torch.uint8)
+
 def seeded_images(seed:int, # generator seed
                   n:int, # batch size
                   size:int, # square side
                  )->torch.Tensor:
-    "A batch of uniform-noise images normalised with ImageNet mean/std: the fixtures' input."
-    x = torch.rand(n, 3, size, size, generator=torch.Generator().manual_seed(seed))
+    "`seeded_photos` as the models see them: (n, 3, size, size), pixel/255 normalised with ImageNet mean/std."
+    x = seeded_photos(seed, n, size).permute(0, 3, 1, 2).float() / 255
     return (x - torch.tensor(IMAGENET_MEAN)[:, None, None]) / torch.tensor(IMAGENET_STD)[:, None, None]
 
 def seeded_masks(seed:int, # generator seed
@@ -159,3 +166,14 @@ def seeded_masks(seed:int, # generator seed
                 )->torch.Tensor:
     "A batch of (n, 1, size, size) binary noise masks (the released forwards need a target to compute their loss)."
     return (torch.rand(n, 1, size, size, generator=torch.Generator().manual_seed(seed)) > .5).float()
+
+# %% ../nbs/01_testkit.ipynb #84fb47ee
+def seeded_released_state(keys_file, # a parity fixture's `<model>.keys.tsv`
+                         )->dict:
+    "The fixture's seeded weights in the released naming, M2SFormer's DCT tables filled in as the released model has."
+    from m2s_repro.numerics.dct import dct_basis, freq_table, scale_freqs
+    spec = read_key_spec(keys_file)
+    sd, freqs = seeded_state_dict(spec), scale_freqs(freq_table("top", 16), 32)
+    for n, shape, kind in spec:
+        if kind == "fixed": sd[n] = dct_basis([freqs[int(n.rsplit("_", 1)[1])]], 32).expand(shape).clone()
+    return sd

@@ -8,7 +8,7 @@ import errno, sys
 
 
 # %% auto #0
-__all__ = ['evaluate_command', 'predict_command', 'add_commands']
+__all__ = ['evaluate_command', 'predict_command', 'convert_command', 'add_commands']
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #edee8bbd
 def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
@@ -42,7 +42,7 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
             from m2s_repro.evaluation.evaluate import robustness
             tabs = []
             for ck in args.checkpoint:
-                model, meta = model_from_checkpoint(ck, device=args.device)
+                model, meta = model_from_checkpoint(ck, device=args.device, text_table=args.text_table)
                 proto = args.protocol or meta["recipe"]["protocol"]
                 mk = lambda p: ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=p)
                 rob = robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True)
@@ -55,7 +55,7 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
             return 0
         n_tampered = sum(r.label for r in recs)
         for ck in args.checkpoint:
-            model, meta = model_from_checkpoint(ck, device=args.device)
+            model, meta = model_from_checkpoint(ck, device=args.device, text_table=args.text_table)
             proto = args.protocol or meta["recipe"]["protocol"]
             ds = ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=pert)
             pi = evaluate(model, ds, args.bs, args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset)
@@ -63,6 +63,14 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
             scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, n_tampered)))
         scores, rows = pd.DataFrame(scores), pd.concat(rows, ignore_index=True)
     else:
+        from m2s_repro.train.learner import load_checkpoint
+        for ck in args.checkpoint:
+            try: load_checkpoint(ck)
+            except ValueError as e:
+                if "not an m2s_repro checkpoint" in str(e):
+                    raise ValueError(f"{ck}: a released checkpoint has no held-out fold or synthetic training set "
+                                     "here: evaluate it on a data set with --dataset NAME --data-root DIR") from None
+                raise
         scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device,
                                    progress=True, n_synth=args.n_synth)
     out.mkdir(parents=True, exist_ok=True)  # only now: a failed evaluation leaves no empty folder
@@ -80,13 +88,39 @@ def predict_command(args, # the parsed `m2s-repro predict` arguments
                    )->int:
     "The `m2s-repro predict` command."
     from m2s_repro.evaluation.predict import predict_files
-    predict_files(args.images, args.checkpoint, args.out, args.device, skip_bad=args.skip_bad)
+    predict_files(args.images, args.checkpoint, args.out, args.device, skip_bad=args.skip_bad,
+                  text_table=args.text_table)
+    return 0
+
+def convert_command(args, # the parsed `m2s-repro convert` arguments
+                   )->int:
+    "The `m2s-repro convert` command: a released checkpoint to ours, or (--to released) ours to the released format."
+    from pathlib import Path
+    from m2s_repro.core import JobFailed
+    from m2s_repro.models.released import convert_released, convert_to_released
+    src, out = Path(args.released), Path(args.out)
+    if not src.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(src))
+    if out.resolve() == src.resolve(): raise ValueError("OUT must differ from the input file")
+    if out.is_dir(): raise ValueError(f"OUT {out} is a folder; give a file name")
+    if args.to == "released" and (args.model or args.text_table):
+        raise ValueError("--model and --text-table apply to the released -> ours direction")
+    try:
+        if args.to == "released":
+            files = convert_to_released(src, out)
+            print(f"wrote {', '.join(map(str, files))} (the authors' format)", file=sys.stderr)
+            return 0
+        meta = convert_released(src, out, args.model, args.text_table)
+    except ValueError as e: raise JobFailed(f"{src}: {e}") from None  # the file, not the command line, is wrong
+    opts = f" {meta['model_options']}" if meta["model_options"] else ""
+    fold = f", fold {meta['fold']}" if meta["fold"] else ""
+    print(f"wrote {out}: {meta['model']}{opts}{fold}, sha256 of the source {meta['released']['sha256'][:12]}",
+          file=sys.stderr)
     return 0
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #b11ca699
 def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                 )->None:
-    "Add `evaluate` and `predict` to `sub`, the `m2s-repro` sub-parsers."
+    "Add `evaluate`, `predict` and `convert` to `sub`, the `m2s-repro` sub-parsers."
     ev = sub.add_parser("evaluate", help="evaluate fold checkpoints: seen fold + unseen sets, or one data set")
     ev.add_argument("--checkpoint", nargs="+", required=True, help="best.pth of each fold's run")
     ev.add_argument("--scheme", default="synthetic",
@@ -106,6 +140,8 @@ def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
     ev.add_argument("--bs", type=int, default=8)
     ev.add_argument("--device", default=None)
     ev.add_argument("--out", default="eval", help="where per_image.csv, scores.csv and table.csv go")
+    ev.add_argument("--text-table", default=None,
+                    help="a released M2SFormer checkpoint: its easy/hard vectors, a (2, 300) .npy/.pt (default: bpemb)")
     ev.set_defaults(func=evaluate_command)
     pr = sub.add_parser("predict", help="probability map, mask and overlay PNGs for images of any size")
     pr.add_argument("images", nargs="+", help="image files")
@@ -116,4 +152,16 @@ def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
     pr.add_argument("--device", default=None)
     pr.add_argument("--skip-bad", action="store_true",
                     help="skip unreadable images (listed at the end) instead of stopping")
+    pr.add_argument("--text-table", default=None,
+                    help="a released M2SFormer checkpoint: its easy/hard vectors, a (2, 300) .npy/.pt (default: bpemb)")
     pr.set_defaults(func=predict_command)
+    cv = sub.add_parser("convert", help="the authors' released weights to this package's checkpoint format, or back")
+    cv.add_argument("released", metavar="RELEASED", help="a released M2SFormer or Mesorch/Mesorch-P checkpoint "
+                    "(or, with --to released, one of ours)")
+    cv.add_argument("out", metavar="OUT", help="the checkpoint to write")
+    cv.add_argument("--model", default=None, help="the model it must be (default: recognised from keys and shapes)")
+    cv.add_argument("--text-table", default=None,
+                    help="M2SFormer: its easy/hard vectors, a (2, 300) .npy/.pt (default: the bpemb package)")
+    cv.add_argument("--to", choices=["ours", "released"], default="ours",
+                    help="ours (default): released -> this package; released: this package -> the authors' format")
+    cv.set_defaults(func=convert_command)

@@ -76,6 +76,7 @@ def predict_files(paths:list, # image files
                   device=None, # default: `get_device()`
                   quiet:bool=False, # print nothing
                   skip_bad:bool=False, # skip unreadable images (listed at the end) instead of stopping
+                  text_table=None, # a released M2SFormer checkpoint's easy/hard vectors (file or tensor)
                  )->list[dict]:
     "Predict every image file with a checkpoint, writing the PNGs; one summary dict per image."
     if not paths: raise ValueError("no images given")
@@ -87,7 +88,7 @@ def predict_files(paths:list, # image files
             print(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the synthetic "
                   "benchmark (mini profile), NOT on CASIAv2", file=sys.stderr)
     from m2s_repro.train.learner import model_from_checkpoint  # here: the errors above need no model code
-    model, meta = model_from_checkpoint(checkpoint, device=device)
+    model, meta = model_from_checkpoint(checkpoint, device=device, text_table=text_table)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any image is predicted
     size = meta["recipe"]["size"]
     rows, skipped = [], []

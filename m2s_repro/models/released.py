@@ -13,8 +13,9 @@ from .encoder import official_pvt_names
 from .decoder import bpemb_text_table, text_table as load_text_table
 
 # %% auto #0
-__all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'read_released', 'detect_released',
-           'rename', 'from_released', 'to_released', 'released_model', 'convert_released', 'convert_to_released']
+__all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'RELEASED_FILES', 'read_released',
+           'detect_released', 'rename', 'from_released', 'to_released', 'released_model', 'convert_released',
+           'convert_to_released', 'find_released_weights']
 
 # %% ../../nbs/models/17_released.ipynb #e062a003
 torch.serialization.add_safe_globals([argparse.Namespace])
@@ -326,3 +327,25 @@ def convert_to_released(src, # one of our checkpoints
         files.append(out.with_name(out.name.split(".")[0] + ".text_table.npy"))
         np.save(files[-1], table.numpy())
     return files
+
+# %% ../../nbs/models/17_released.ipynb #276c36b9
+RELEASED_FILES = {  # name pattern -> (model family, where it is published)
+    "mesorch": ("mesorch-*.pth", "the Mesorch repository's README (scu-zjz/Mesorch), file mesorch-98.pth"),
+    "mesorch-p": ("mesorch_p-*.pth", "the Mesorch repository's README (scu-zjz/Mesorch), file mesorch_p-118.pth"),
+    "m2sformer": ("model_weight_EPOCH*_fold*.pth.tar",
+                  "the M2SFormer repository's README (Inha-CVAI/M2SFormer_ICCV2025), model_weight_EPOCH100_fold{1..5}"),
+}
+
+def find_released_weights(folder, # where the downloaded files were put
+                         )->tuple:
+    "({'mesorch': path, 'mesorch-p': path, 'm2sformer': {fold: path}} of what is there, [what is missing, in words])."
+    folder = Path(folder) if folder else None
+    found, missing = {}, []
+    for key, (pattern, where) in RELEASED_FILES.items():
+        files = sorted(folder.glob(pattern)) if folder and folder.is_dir() else []
+        if key == "m2sformer":
+            folds = {int(m[1]): p for p in files for m in [re.search(r"fold(\d)", p.name)] if m}
+            if folds: found[key] = folds
+        elif files: found[key] = files[-1]
+        if key not in found: missing.append(f"{pattern} (from {where})")
+    return found, missing

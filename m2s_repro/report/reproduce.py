@@ -103,6 +103,13 @@ TABLES = {
         profiles=dict(smoke={},
                       mini=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256], BATCHES=[1], N_RUNS=3),
                       paper=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256, 512], BATCHES=[1, 8], N_RUNS=3))),
+    "released": dict(
+        notebook="94_released.ipynb",
+        title="The authors' released weights (Mesorch, Mesorch-P, M2SFormer folds) scored beside the published numbers",
+        needs={},
+        na="the released weights are full-size paper models scored on the real test sets: run it with "
+           "--profile paper --weights DIR --data-root DIR",
+        profiles=dict(smoke={}, mini=None, paper={})),
 }
 
 def tables_dir()->Path:
@@ -114,6 +121,7 @@ def table_params(table:str, # a key of `TABLES`
                  out:Path, # the results folder; the table writes into `out/<table>`
                  data_root=None, # folder of the real data sets (paper profile)
                  runs=None, # folder of the training runs; this profile's go into `runs/<profile>`
+                 weights=None, # folder of the authors' released weight files (the `released` table)
                 )->dict:
     "The papermill parameters of one table under one profile."
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; use one of {PROFILES}")
@@ -125,6 +133,7 @@ def table_params(table:str, # a key of `TABLES`
     if "PROFILE" in nb: p["PROFILE"] = profile
     if "DATA_ROOT" in nb and data_root is not None: p["DATA_ROOT"] = str(Path(data_root).resolve())
     if "RUNS" in nb and runs is not None: p["RUNS"] = str(Path(runs, profile).resolve())
+    if "WEIGHTS" in nb and weights is not None: p["WEIGHTS"] = str(Path(weights).resolve())
     return p
 
 def parameter_names(notebook, # a notebook's path, or the file name of a table notebook, e.g. '90_main'
@@ -186,6 +195,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               resume:bool=False, # skip tables already produced by this profile at this commit
               shard:str|None=None, # "i/n": run every n-th table starting at the i-th (1-based)
               progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
+              weights=None, # folder of the authors' released weight files (the `released` table)
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
@@ -200,6 +210,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         names = names[i - 1::n]
     if data_root is not None and not Path(data_root).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
+    if weights is not None and not Path(weights).is_dir():
+        raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
     out = Path(out)
     check_results_folder(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -217,7 +229,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             status[t] = dict(status="ok", resumed=True)
             print(f"[{t}] up to date, skipped", file=sys.stderr)
             continue
-        params = table_params(t, profile, out, data_root, runs)
+        params = table_params(t, profile, out, data_root, runs, weights)
         tout.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
         print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)

@@ -193,12 +193,19 @@ def load_checkpoint(path, # the checkpoint file
                          f"build {have!r} or pick the right checkpoint")
     return ck
 
-def model_from_checkpoint(path, # the checkpoint file
+def model_from_checkpoint(path, # the checkpoint file (ours, or one of the authors' released files)
                           expect_model:str|None=None, # the registry name it must hold; None: any
                           device=None, # where to put the model; None: `$M2S_DEVICE`, else the best available
+                          text_table=None, # a released M2SFormer file: its easy/hard vectors (`17_released`)
                          )->tuple:
     "(model in eval mode, checkpoint meta) rebuilt from the registry and loaded strictly."
-    ck = load_checkpoint(path, expect_model)
+    try: ck = load_checkpoint(path, expect_model)
+    except ValueError as e:
+        if "not an m2s_repro checkpoint" not in str(e): raise
+        from m2s_repro.models.released import released_model  # the authors' format: converted in memory
+        try: model, meta = released_model(path, expect_model, text_table)
+        except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
+        return model.to(get_device(device)).eval(), meta
     meta = ck["meta"]
     opts = dict(meta.get("model_options", {}))
     for k in ("pretrained", "conv_pretrained"):  # the checkpoint holds the weights: never download them again
