@@ -107,9 +107,10 @@ OPTIONS = {
     'synth': '--domain --n --out --seed --size',
     'datasets': '--data-root --dataset --json --limit --no-decode --out --tampered-only --workers --write-json {list,check,fake}',
     'train': '--data-root --dataset --device --distributed --epochs --fold --folds --folds-file --list --out --print-commands --recipe --resume --seed --set --skip-bad',
-    'evaluate': '--bs --checkpoint --data-root --dataset --device --n-synth --out --perturb --protocol --robustness --scheme --skip-bad --with-authentic',
-    'predict': '--checkpoint --device --out --skip-bad images',
-    'reproduce': '--data-root --list --out --profile --resume --runs --shard --tables',
+    'evaluate': '--bs --checkpoint --data-root --dataset --device --n-synth --out --perturb --protocol --robustness --scheme --skip-bad --text-table --with-authentic',
+    'predict': '--checkpoint --device --out --skip-bad --text-table images',
+    'convert': '--model --text-table --to RELEASED OUT',
+    'reproduce': '--data-root --list --out --profile --resume --runs --shard --skip-bad --tables --weights',
     'docs': '--out',
 }
 

@@ -17,7 +17,7 @@ __all__ = ['ADAPTERS', 'IGNORED', 'CASIAV1_NO_MASK', 'MISD_DIRS', 'DIS_MASK_DIRS
            'register_adapter', 'image_files', 'stem_index', 'find_mask', 'first_dir', 'casia_group', 'casia_kind',
            'read_casiav2', 'read_casiav1', 'read_columbia', 'read_coverage', 'read_comofod', 'read_imd2020',
            'read_inthewild', 'read_misd', 'read_dis25k', 'read_nist16', 'read_benco_folder', 'read_benco_json',
-           'read_synthetic', 'detect', 'find_datasets', 'scan', 'make_fake_tree']
+           'read_synthetic', 'resolve_layouts', 'detect', 'find_datasets', 'scan', 'make_fake_tree']
 
 # %% ../../nbs/data/07a_datasets.ipynb #af83872e
 @dataclass(frozen=True)
@@ -471,12 +471,25 @@ def read_synthetic(root, # the folder `m2s-repro synth` wrote
     return scan
 
 # %% ../../nbs/data/07a_datasets.ipynb #f2178242
+def resolve_layouts(root:Path, # the folder that matched
+                    names:list, # every adapter whose layout it holds
+                   )->tuple[list, str|None]:
+    "(the adapters left, a note saying what was decided): a named data set's files in IMDL-BenCo's folder layout."
+    others = [n for n in names if n != "benco-folder"]
+    if "benco-folder" in names and len(others) == 1:
+        # IMDL-BenCo distributes its preprocessed sets as Tp/ + Gt/; when the files carry a data set's own names,
+        # that data set's reader (which also reads Tp/ + Gt/, paired by name) keeps the names' kinds and groups
+        return others, (f"IMDL-BenCo's Tp/ + Gt/ folder layout with {others[0]} file names: read as {others[0]} "
+                        f"(paired by name; kinds and groups from the {others[0]} names); pass the data set name "
+                        "'benco-folder' to read it as a plain IMDL-BenCo folder")
+    return names, None
+
 def detect(root, # a data set's folder (or an IMDL-BenCo JSON list)
           )->list[str]:
-    "Names of the adapters whose layout `root` holds."
+    "Names of the adapters whose layout `root` holds (a data set in IMDL-BenCo's folder layout counts once)."
     root = Path(root)
     if not root.exists(): raise DataError(root, "path does not exist")
-    return [n for n, a in ADAPTERS.items() if a.matches(root)]
+    return resolve_layouts(root, [n for n, a in ADAPTERS.items() if a.matches(root)])[0]
 
 def find_datasets(data_root, # a folder whose sub-folders are data sets
                  )->dict:
@@ -507,9 +520,12 @@ def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
         if len(names) > 1:
             raise DataError(root, f"matches several layouts ({', '.join(names)}); pass the data set name")
         dataset = names[0]
+        note = resolve_layouts(root, [n for n, a in ADAPTERS.items() if a.matches(root)])[1]
+    else: note = None
     key = next((n for n, a in ADAPTERS.items() if dataset.lower() in (n, *map(str.lower, a.aliases))), None)
     if key is None: raise ValueError(f"Unknown data set {dataset!r}; known: {', '.join(ADAPTERS)}")
     s = ADAPTERS[key].read(root, **options)
+    if note: s.notes.insert(0, note)
     if not s.records and not s.missing:
         raise DataError(root, f"no images found for {key} (expected: {ADAPTERS[key].doc})")
     return s

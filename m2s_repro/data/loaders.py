@@ -17,7 +17,8 @@ from .synth import make_item, DOMAINS
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TRANSFORMS', 'normalize', 'denormalize', 'm2s_transform', 'benco_transform',
-           'ForgeryDataset', 'SynthDataset', 'dihedral_batch', 'forgery_dls', 'loader_throughput', 'write_jpeg_copies']
+           'ForgeryDataset', 'SynthDataset', 'dihedral_batch', 'forgery_dls', 'BalancedSets', 'BalancedDL',
+           'balanced_sets', 'loader_throughput', 'write_jpeg_copies']
 
 # %% ../../nbs/data/07d_loaders.ipynb #24ce7a2e
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -171,10 +172,82 @@ def forgery_dls(train:Dataset, # training data set
     "fastai DataLoaders over two data sets; dihedral augmentation of training batches on the device."
     kw = dict(num_workers=num_workers, device=device, worker_init_fn=_worker_init, persistent_workers=num_workers > 0)
     after = dihedral_batch if augment else None
-    tr = DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) >= 2 * bs, after_batch=after, **kw)
-    if seed is not None: tr.rng.seed(seed)  # fastai's shuffling generator
+    if isinstance(train, BalancedSets):  # Protocol-CAT: drawn again every epoch (`BalancedDL`)
+        tr = BalancedDL(train.sets, train.per_set, seed or 0, bs=bs, drop_last=len(train) >= 2 * bs, after_batch=after,
+                        **kw)
+    else:
+        tr = DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) >= 2 * bs, after_batch=after, **kw)
+        if seed is not None: tr.rng.seed(seed)  # fastai's shuffling generator
     va = DataLoader(valid, bs=valid_bs or bs, shuffle=False, **kw)
     return DataLoaders(tr, va, device=device)
+
+# %% ../../nbs/data/07d_loaders.ipynb #1d195f2f
+class BalancedSets(Dataset):
+    "Protocol-CAT's sub-sets and draws per epoch, as one training 'dataset' that `forgery_dls` loads with `BalancedDL`."
+    def __init__(self, sets:list, per_set:int=1840, names:list|None=None):
+        self.sets, self.per_set, self.names = list(sets), per_set, names or [str(i) for i in range(len(sets))]
+    def __len__(self): return self.per_set * len(self.sets)  # items seen per epoch
+    def __getitem__(self, i): raise TypeError("BalancedSets is drawn from by BalancedDL, not indexed")
+
+class BalancedDL(DataLoader):
+    "Protocol-CAT's loader: each epoch, `per_set` uniform draws (with replacement) from every sub-set, shuffled."
+    def __init__(self,
+                 sets:list, # the sub-sets (datasets)
+                 per_set:int=1840, # draws per sub-set per epoch (IMDL-BenCo's released protocol: 1,840)
+                 seed:int=0, # seeds every epoch's draw, with the epoch number
+                 epoch:int=0, # the epoch the next pass draws for (a resumed run: the epochs already done)
+                 **kwargs, # fastai DataLoader arguments (bs, num_workers, device, after_batch, ...)
+                ):
+        from torch.utils.data import ConcatDataset
+        self.sets, self.per_set, self.seed, self.epoch = list(sets), per_set, seed, epoch
+        if not self.sets: raise ValueError("BalancedDL needs at least one sub-set")
+        empty = [i for i, s in enumerate(self.sets) if len(s) == 0]
+        if empty: raise ValueError(f"sub-sets {empty} are empty: nothing to draw from")
+        if per_set < 1: raise ValueError(f"per_set must be at least 1, got {per_set}")
+        self.offsets = np.cumsum([0] + [len(s) for s in self.sets])[:-1]
+        super().__init__(ConcatDataset(self.sets), n=per_set * len(self.sets), **kwargs)
+
+    def draw(self, epoch:int)->list:
+        "The dataset indices of one epoch: `per_set` per sub-set, shuffled; a pure function of (seed, epoch)."
+        g = np.random.default_rng([self.seed, epoch])
+        idx = np.concatenate([o + g.integers(0, len(s), self.per_set) for o, s in zip(self.offsets, self.sets)])
+        return g.permutation(idx).tolist()
+
+    def get_idxs(self):
+        "This pass's indices; the next pass draws for the next epoch."
+        idxs = self.draw(self.epoch)
+        self.epoch += 1
+        return idxs
+
+def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its balanced_dataset.json)
+                  protocol:str="benco", # the transform of every sub-set
+                  size:int|None=None, # output side (default: the protocol's)
+                  data_root=None, # where to look for sub-sets whose listed path does not exist
+                  on_bad:str="raise", # unusable files: 'raise' or 'skip'
+                 )->tuple:
+    "([dataset per sub-set], [their names]) of a Protocol-CAT list, each read and checked like any data set."
+    import json
+    from m2s_repro.data.datasets import scan
+    from m2s_repro.data.check import select
+    items = json.loads(Path(path).read_text())
+    kinds = {"ManiDataset": "benco-folder", "JsonDataset": "benco-json"}
+    if not (isinstance(items, list) and items and all(isinstance(it, list) and len(it) == 2 and it[0] in kinds
+                                                      for it in items)):
+        raise ValueError(f"{path}: not a balanced-data-set list: expected [[class_name, path], ...] with class_name "
+                         f"in {sorted(kinds)}")
+    sets, names, missing = [], [], []
+    for cls, p in items:
+        p = Path(p)
+        if not p.exists() and data_root is not None:  # the authors' absolute paths: look under data_root
+            p = next((q for q in (Path(data_root) / p.name, Path(data_root) / p.parent.name / p.name) if q.exists()), p)
+        if not p.exists():
+            missing.append(str(p))
+            continue
+        sets.append(ForgeryDataset(select(scan(p, kinds[cls]), on_bad), protocol, size))
+        names.append(p.stem)
+    if missing: raise DataError(Path(path), f"{len(missing)} sub-sets not found: {', '.join(missing)}"
+                                + ("" if data_root else " (give data_root to look for them there)"))
+    return sets, names
 
 # %% ../../nbs/data/07d_loaders.ipynb #c14d44dd
 def loader_throughput(ds:Dataset, # the data set to time

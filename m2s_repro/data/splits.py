@@ -20,8 +20,9 @@ PROTOCOLS = {
     # the DIS25k scheme's unseen sets are not known from the paper: the released code's commented-out test list
     "dis25k": dict(train="dis25k",
                    unseen=("casiav2", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")),
-    # Mesorch's test sets; trained on CASIAv2, not on IMDL-BenCo's Protocol-CAT
+    # Mesorch's test sets, trained on CASIAv2 folds (a stand-in) or on IMDL-BenCo's Protocol-CAT (as released)
     "benco": dict(train="casiav2", unseen=("coverage", "columbia", "nist16", "casiav1")),
+    "protocol-cat": dict(train="protocol-cat", unseen=("coverage", "columbia", "nist16", "casiav1")),
     "synthetic": dict(train="train",
                       unseen=("unseen-splice", "unseen-copymove", "unseen-inpaint", "unseen-jpeg", "unseen-resize")),
 }
@@ -43,11 +44,14 @@ def make_folds(records:list, # the training set's records
                root=None, # paths in the file are relative to this (the data set root)
               )->dict:
     "Grouped, kind-stratified k-fold assignment: a dict ready to save, with `folds` = relative path -> 1..k."
-    if len(records) < k: raise ValueError(f"{len(records)} records cannot make {k} folds")
+    if len(records) < k:
+        raise ValueError(f"{len(records)} usable images cannot make {k} folds: a {k}-fold split needs at least {k} "
+                         "(is this a complete copy of the data set? `m2s-repro datasets check`)")
     groups = np.array([r.group for r in records])
     kinds = np.array([r.kind for r in records])
     if len(set(groups)) < k:
-        raise ValueError(f"only {len(set(groups))} source-photo groups: cannot make {k} grouped folds")
+        raise ValueError(f"only {len(set(groups))} source-photo groups: cannot make {k} grouped folds "
+                         "(is this a complete copy of the data set? `m2s-repro datasets check`)")
     root = root if root is not None else Path(records[0].image).parent
     fold = np.zeros(len(records), int)
     splitter = StratifiedGroupKFold(k, shuffle=True, random_state=seed)

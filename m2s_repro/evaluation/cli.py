@@ -97,7 +97,7 @@ def convert_command(args, # the parsed `m2s-repro convert` arguments
     "The `m2s-repro convert` command: a released checkpoint to ours, or (--to released) ours to the released format."
     from pathlib import Path
     from m2s_repro.core import JobFailed
-    from m2s_repro.models.released import convert_released, convert_to_released
+    from m2s_repro.train.learner import convert_released, convert_to_released
     src, out = Path(args.released), Path(args.out)
     if not src.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(src))
     if out.resolve() == src.resolve(): raise ValueError("OUT must differ from the input file")

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import argparse, difflib, re
 from pathlib import Path
-import numpy as np, torch
+import torch
 from .registry import build_model
 from .mesorch import MIT_SIZES, SCALE_NAMES
 from .encoder import official_pvt_names
@@ -14,8 +14,7 @@ from .decoder import bpemb_text_table, text_table as load_text_table
 
 # %% auto #0
 __all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'RELEASED_FILES', 'read_released',
-           'detect_released', 'rename', 'from_released', 'to_released', 'released_model', 'convert_released',
-           'convert_to_released', 'find_released_weights']
+           'detect_released', 'rename', 'from_released', 'to_released', 'find_released_weights']
 
 # %% ../../nbs/models/17_released.ipynb #e062a003
 torch.serialization.add_safe_globals([argparse.Namespace])
@@ -271,62 +270,6 @@ def to_released(state:dict, # our state dict
             rel[f"skip_connection_module.msms_block.dct_weight_{i}"] = b.expand(C, -1, -1).clone()
         for k in [k for k in rel if re.search(r"\.(alpha|beta)_list\.\d+$", k)]: rel[k] = rel[k].reshape(1)
     return rel, table
-
-# %% ../../nbs/models/17_released.ipynb #733ea978
-def _meta(path:Path, name:str, opts:dict)->dict:
-    import hashlib
-    from dataclasses import asdict
-    from m2s_repro.core import provenance
-    from m2s_repro.train.recipes import get_recipe
-    recipe = get_recipe("m2sformer-paper" if _family(name) == "m2sformer" else "mesorch-paper").with_(name="released")
-    fold = re.search(r"fold(\d)", path.name)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return dict(recipe=asdict(recipe), model=name, model_options=opts, fold=int(fold[1]) if fold else None, seed=None,
-                data=dict(kind="released", file=str(path)), released=dict(file=path.name, sha256=sha),
-                provenance=provenance(None, dict(converted_from=path.name)))
-
-def released_model(path, # a released checkpoint
-                   model:str|None=None, # the registry name it must be (None: recognised)
-                   text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
-                  )->tuple:
-    "(model in eval mode, meta) from a released checkpoint, converted in memory."
-    path = Path(path)
-    name, opts, state = from_released(read_released(path), model, text_table)
-    m = build_model(name, **opts)
-    m.load_state_dict(state)
-    return m.eval(), _meta(path, name, opts)
-
-def convert_released(src, # the released checkpoint
-                     out, # our checkpoint to write
-                     model:str|None=None, # the registry name it must be (None: recognised)
-                     text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
-                    )->dict:
-    "Write a released checkpoint in this package's format; returns its meta."
-    from m2s_repro.train.learner import write_checkpoint
-    m, meta = released_model(src, model, text_table)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_checkpoint(out, m, meta, 0)
-    return meta
-
-def convert_to_released(src, # one of our checkpoints
-                        out, # the released-format file to write
-                       )->list:
-    "Write our checkpoint in the authors' format (and the easy/hard table beside it); returns the files written."
-    from m2s_repro.train.learner import load_checkpoint
-    from m2s_repro.core import atomic_write
-    import io
-    ck = load_checkpoint(src)
-    rel, table = to_released(ck["model"], ck["meta"]["model"], ck["meta"].get("model_options"))
-    key = "model_state_dict" if _family(ck["meta"]["model"]) == "m2sformer" else "model"
-    buf = io.BytesIO()
-    torch.save({key: rel}, buf)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    files = [atomic_write(out, buf.getvalue())]
-    if table is not None:
-        files.append(out.with_name(out.name.split(".")[0] + ".text_table.npy"))
-        np.save(files[-1], table.numpy())
-    return files
 
 # %% ../../nbs/models/17_released.ipynb #276c36b9
 RELEASED_FILES = {  # name pattern -> (model family, where it is published)

@@ -20,7 +20,7 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
     args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
                         "their last epoch)")
     st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
-                   weights=args.weights)
+                   weights=args.weights, skip_bad=args.skip_bad)
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
     print(f"index: {args.out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
@@ -47,6 +47,8 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
     rp.add_argument("--tables", nargs="+", default=None, help="only these tables (see --list)")
     rp.add_argument("--data-root", default=None, help="folder of the real data sets (paper profile)")
     rp.add_argument("--out", default="results", help="results folder (default results/)")
+    rp.add_argument("--skip-bad", action="store_true",
+                    help="skip (and list) unusable data files in every table instead of stopping")
     rp.add_argument("--weights", default=None,
                     help="folder of the authors' released weight files (table released, paper profile)")
     rp.add_argument("--runs", default="runs",

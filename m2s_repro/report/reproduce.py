@@ -4,7 +4,7 @@
 
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
-import errno, json, sys, time
+import errno, os, json, sys, time
 from pathlib import Path
 from ..core import provenance, git_info, atomic_write, repo_root, JobFailed, claim_output
 from ..data.perturb import ROBUSTNESS
@@ -79,7 +79,7 @@ TABLES = {
     "mesorch": dict(
         notebook="97_mesorch.ipynb",
         title="Mesorch Tables 1, 6, 7 (F1, permute-F1, AUC, IoU) and the ablations of Tables 4 and 9",
-        needs=dict(paper=("casiav2", "coverage", "columbia", "nist16", "casiav1")),
+        needs=dict(paper=("coverage", "columbia", "nist16", "casiav1")),  # + Protocol-CAT's list and sub-sets
         profiles=dict(smoke={},
                       mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"],
                                 EXTRA={"full, released loss": "mesorch-mini-bce",
@@ -87,7 +87,7 @@ TABLES = {
                       paper=dict(RECIPE="mesorch-paper",
                                  ROWS=["full", "cnn", "transformer", "cnnhigh-transhigh", "cnnlow-transhigh",
                                        "cnnlow-translow"],
-                                 FOLDS=[1], SCHEME="benco", N_SYNTH=0))),
+                                 FOLDS=[1], SCHEME="protocol-cat", N_SYNTH=0))),
     "robustness": dict(
         notebook="96_robustness.ipynb",
         title="Robustness to noise, blur and JPEG (Mesorch's Table 2 protocol), M2SFormer and Mesorch",
@@ -196,6 +196,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               shard:str|None=None, # "i/n": run every n-th table starting at the i-th (1-based)
               progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
               weights=None, # folder of the authors' released weight files (the `released` table)
+              skip_bad:bool=False, # skip (and list) unusable data files in every table instead of stopping
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
@@ -222,28 +223,34 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
             status[t] = dict(status="skipped", error=error)
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
-    for k, t in enumerate(names):
-        if t in status: continue
-        tout = out / t
-        if resume and _is_current(tout, profile):
-            status[t] = dict(status="ok", resumed=True)
-            print(f"[{t}] up to date, skipped", file=sys.stderr)
-            continue
-        params = table_params(t, profile, out, data_root, runs, weights)
-        tout.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
-        nb = TABLES[t]["notebook"]
-        try:
-            pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
-                                kernel_name="python3", progress_bar=progress, log_output=False,
-                                # the notebooks' own progress lines (training runs, evaluation)
-                                stderr_file=sys.stderr if progress else None)
-            status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
-        except Exception as e:  # one failing table must not stop the others
-            err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
-            status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
-            print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
+    old_skip = os.environ.get("M2S_SKIP_BAD")
+    if skip_bad: os.environ["M2S_SKIP_BAD"] = "1"  # inherited by the notebooks' kernels: every data set read skips
+    try:
+        for k, t in enumerate(names):
+            if t in status: continue
+            tout = out / t
+            if resume and _is_current(tout, profile):
+                status[t] = dict(status="ok", resumed=True)
+                print(f"[{t}] up to date, skipped", file=sys.stderr)
+                continue
+            params = table_params(t, profile, out, data_root, runs, weights)
+            tout.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
+            nb = TABLES[t]["notebook"]
+            try:
+                pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
+                                    kernel_name="python3", progress_bar=progress, log_output=False,
+                                    # the notebooks' own progress lines (training runs, evaluation)
+                                    stderr_file=sys.stderr if progress else None)
+                status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
+            except Exception as e:  # one failing table must not stop the others
+                err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
+                status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
+                print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
+    finally:
+        if skip_bad and old_skip is None: os.environ.pop("M2S_SKIP_BAD", None)
+        elif skip_bad: os.environ["M2S_SKIP_BAD"] = old_skip
     write_index(out, profile, status)
     if status and all(s["status"] == "skipped" for s in status.values()):
         raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")

@@ -48,6 +48,7 @@ def _train_set(scheme:str, data_root)->tuple:
     from m2s_repro.data.datasets import find_datasets
     if scheme not in PROTOCOLS: raise ValueError(f"Unknown scheme {scheme!r}; known: {sorted(PROTOCOLS)}")
     if data_root is None: raise ValueError(f"the {scheme} scheme trains on a real data set: give data_root")
+    if scheme == "protocol-cat": return data_root, None  # its sub-sets are listed in a JSON under data_root
     name = PROTOCOLS[scheme]["train"]
     found = find_datasets(data_root)
     if name not in found:
@@ -256,7 +257,8 @@ def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the r
 
 # %% ../../nbs/report/44_study.ipynb #f0a915cd
 PAPER_NAMES = dict(casiav1="CASIAv1", casiav2="CASIAv2", columbia="Columbia", imd2020="IMD2020", comofod="CoMoFoD",
-                   inthewild="In the Wild", misd="MISD", dis25k="DIS25k", coverage="Coverage", nist16="NIST16")
+                   inthewild="In the Wild", misd="MISD", dis25k="DIS25k", coverage="Coverage", nist16="NIST16",
+                   **{"protocol-cat": "Protocol-CAT"})
 
 def paper_datasets(scheme:str, # 'synthetic', or a real-data scheme of `PROTOCOLS` (e.g. 'casiav2')
                   )->dict:

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, errno, io, json, random, sys, time
+import contextlib, errno, hashlib, io, json, random, re, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
@@ -20,9 +20,10 @@ from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offse
 from ..data.loaders import ForgeryDataset, SynthDataset, forgery_dls
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'rng_state', 'set_rng_state',
-           'write_checkpoint', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter',
-           'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
+__all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'released_model',
+           'convert_released', 'convert_to_released', 'rng_state', 'set_rng_state', 'write_checkpoint',
+           'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter', 'run_dir_for',
+           'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #01c099db
 def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or real)
@@ -43,11 +44,29 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
                           protocol=recipe.protocol, out_size=recipe.size)
         return tr, va, dict(kind="synthetic", domain=recipe.train_domain, fold=fold, train=len(tr), valid=len(va),
                             train_seed=tr.seed, valid_seed=va.seed, size=recipe.synth_size)
-    from m2s_repro.data.datasets import scan
-    from m2s_repro.data.check import select
+    from m2s_repro.data.datasets import scan, find_datasets
+    from m2s_repro.data.check import select, tampered_records
     from m2s_repro.data.splits import make_folds, save_folds, load_folds, fold_split
     if data_root is None:
         raise ValueError(f"recipe {recipe.name!r} trains on a real data set: give data_root (and dataset)")
+    if recipe.data == "protocol-cat":  # IMDL-BenCo's balanced sets under data_root; no folds
+        from m2s_repro.data.loaders import balanced_sets, BalancedSets
+        lst = Path(data_root) / recipe.balanced_json
+        if not lst.is_file():
+            raise FileNotFoundError(errno.ENOENT, f"recipe {recipe.name!r} trains on Protocol-CAT: its list "
+                                    f"{recipe.balanced_json} (IMDL-BenCo's [class_name, path] JSON) is not under "
+                                    "--data-root", str(lst))
+        sets, names = balanced_sets(lst, recipe.protocol, recipe.size, data_root, on_bad)
+        found = find_datasets(data_root)
+        if recipe.valid_set not in found:
+            raise ValueError(f"recipe {recipe.name!r} picks best.pth on {recipe.valid_set}, not found under "
+                             f"{data_root} (see `m2s-repro datasets list`)")
+        va = ForgeryDataset(tampered_records(found[recipe.valid_set], recipe.valid_set, on_bad), recipe.protocol,
+                            recipe.size)
+        return (BalancedSets(sets, recipe.per_set, names), va,
+                dict(kind="protocol-cat", root=str(data_root), list=str(lst), sets=names,
+                     sizes=[len(s) for s in sets], per_set=recipe.per_set, valid_set=recipe.valid_set, valid=len(va),
+                     fingerprint=hashlib.sha256(lst.read_bytes()).hexdigest()))
     if fold is None: raise ValueError("a real training set is split into folds: give fold (1..k)")
     s = scan(data_root, dataset)
     recs = select(s, on_bad, tampered_only=True)  # both protocols train on tampered images
@@ -124,6 +143,57 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
     learn.m2s_model_name, learn.m2s_model_options = recipe.model, opts
     return learn
 
+
+# %% ../../nbs/train/21_learner.ipynb #cdfc0387
+def _released_meta(path:Path, name:str, opts:dict)->dict:
+    paper = "mesorch-paper" if name.startswith("mesorch") else "m2sformer-paper"
+    recipe = get_recipe(paper).with_(name="released")
+    fold = re.search(r"fold(\d)", path.name)
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    return dict(recipe=asdict(recipe), model=name, model_options=opts, fold=int(fold[1]) if fold else None, seed=None,
+                data=dict(kind="released", file=str(path)), released=dict(file=path.name, sha256=sha),
+                provenance=provenance(None, dict(converted_from=path.name)))
+
+def released_model(path, # a released checkpoint
+                   model:str|None=None, # the registry name it must be (None: recognised)
+                   text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
+                  )->tuple:
+    "(model in eval mode, meta) from a released checkpoint, converted in memory."
+    from m2s_repro.models.released import from_released, read_released
+    path = Path(path)
+    name, opts, state = from_released(read_released(path), model, text_table)
+    m = build_model(name, **opts)
+    m.load_state_dict(state)
+    return m.eval(), _released_meta(path, name, opts)
+
+def convert_released(src, # the released checkpoint
+                     out, # our checkpoint to write
+                     model:str|None=None, # the registry name it must be (None: recognised)
+                     text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
+                    )->dict:
+    "Write a released checkpoint in this package's format; returns its meta."
+    m, meta = released_model(src, model, text_table)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    write_checkpoint(out, m, meta, 0)
+    return meta
+
+def convert_to_released(src, # one of our checkpoints
+                        out, # the released-format file to write
+                       )->list:
+    "Write our checkpoint in the authors' format (and the easy/hard table beside it); returns the files written."
+    from m2s_repro.models.released import to_released
+    ck = load_checkpoint(src)
+    rel, table = to_released(ck["model"], ck["meta"]["model"], ck["meta"].get("model_options"))
+    key = "model" if ck["meta"]["model"].startswith("mesorch") else "model_state_dict"
+    buf = io.BytesIO()
+    torch.save({key: rel}, buf)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = [atomic_write(out, buf.getvalue())]
+    if table is not None:
+        files.append(out.with_name(out.name.split(".")[0] + ".text_table.npy"))
+        np.save(files[-1], table.numpy())
+    return files
 
 # %% ../../nbs/train/21_learner.ipynb #0eef4fdf
 CHECKPOINT_FORMAT = "m2s_repro/checkpoint/1"
@@ -202,8 +272,7 @@ def model_from_checkpoint(path, # the checkpoint file (ours, or one of the autho
     try: ck = load_checkpoint(path, expect_model)
     except ValueError as e:
         if "not an m2s_repro checkpoint" not in str(e): raise
-        from m2s_repro.models.released import released_model  # the authors' format: converted in memory
-        try: model, meta = released_model(path, expect_model, text_table)
+        try: model, meta = released_model(path, expect_model, text_table)  # the authors' format, in memory
         except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
         return model.to(get_device(device)).eval(), meta
     meta = ck["meta"]
@@ -367,6 +436,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         learn.model.load_state_dict(ck["model"])
         learn.opt.load_state_dict(ck["opt"])
         set_rng_state(ck["rng"], learn)
+        if hasattr(learn.dls.train, "draw"): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT: the next epoch's draw
         start, best = ck["epoch"], ck["meta"].get("best_score")
         trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
         if not quiet: print(f"resuming {rd} after epoch {start}/{recipe.epochs}", file=sys.stderr)

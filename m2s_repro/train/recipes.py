@@ -34,11 +34,14 @@ class Recipe:
     mixed_precision:bool = True         # on CUDA only; CPU runs in fp32
     channels_last:bool = False          # on CUDA only
     augment:bool = False                # dihedral flips/rotations on the device
-    data:str = "real"                   # 'real' (a data set + folds) or 'synthetic'
+    data:str = "real"                   # 'real' (a data set + folds), 'synthetic', or 'protocol-cat' (IMDL-BenCo's)
     train_items:int = 0                 # synthetic: forgeries per epoch
     valid_items:int = 0                 # synthetic: held-out forgeries (seen photos, other seeds)
     synth_size:int = 256                # synthetic: crop size before the transform resizes to `size`
     train_domain:str = "train"          # synthetic: the domain the training forgeries come from
+    balanced_json:str = "balanced_dataset.json"  # protocol-cat: the [class_name, path] list (under the data root)
+    per_set:int = 1840                  # protocol-cat: draws per sub-set per epoch
+    valid_set:str = "casiav1"           # protocol-cat: the data set (under the data root) that picks best.pth
     num_workers:int = 2                 # DataLoader workers
     note:str = ""                       # one line on what the recipe is for
 
@@ -83,8 +86,9 @@ RECIPES = {r.name: r for r in [
            note="released configuration (AdamW; the paper says Adam)"),
     Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12, accum=2,
            epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True, mixed_precision=False,
-           augment=True, note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT data; "
-                              "MiT-B3 weights: model_options mit_weights=PATH"),
+           augment=True, data="protocol-cat",
+           note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT (1,840 draws per set and "
+                "epoch), best.pth by CASIAv1 F1 as released; MiT-B3 weights: model_options mit_weights=PATH"),
     *_CPU,
     *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), **_MINI, note=f"{cpu.name} at the mini profile's budget")
       for cpu in _CPU),
