@@ -17,8 +17,8 @@ from .synth import make_item, DOMAINS
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TRANSFORMS', 'normalize', 'denormalize', 'm2s_transform', 'benco_transform',
-           'ForgeryDataset', 'SynthDataset', 'dihedral_batch', 'forgery_dls', 'BalancedSets', 'BalancedDL',
-           'balanced_sets', 'loader_throughput', 'write_jpeg_copies']
+           'ForgeryDataset', 'SynthDataset', 'BalancedSets', 'BalancedDL', 'balanced_sets', 'dihedral_batch',
+           'forgery_dls', 'loader_throughput', 'write_jpeg_copies']
 
 # %% ../../nbs/data/07d_loaders.ipynb #24ce7a2e
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -140,47 +140,6 @@ class SynthDataset(Dataset):
         return _apply(it["image"], it["mask"] * np.uint8(255), self.transform, self.out_size, self.perturbation,
                       self.seed, i)
 
-# %% ../../nbs/data/07d_loaders.ipynb #c0d05eeb
-def dihedral_batch(b:tuple, # (x, y, ...) batch: images (n, c, h, w), masks (n, k, h, w)
-                   p:float=1., # probability scale: each flip / transpose is drawn with probability p/2
-                  )->tuple:
-    "Random flips and transposes per sample, the same for image and mask; on whatever device the batch is."
-    x, y = b[0], b[1]
-    n, dev = x.shape[0], x.device
-    def draw(): return (torch.rand(n, device=dev) < .5 * p).view(n, 1, 1, 1)
-    fh, fv = draw(), draw()
-    x, y = torch.where(fh, x.flip(-1), x), torch.where(fh, y.flip(-1), y)
-    x, y = torch.where(fv, x.flip(-2), x), torch.where(fv, y.flip(-2), y)
-    if x.shape[-1] == x.shape[-2]:
-        tr = draw()
-        x, y = torch.where(tr, x.transpose(-1, -2), x), torch.where(tr, y.transpose(-1, -2), y)
-    return (x, y, *b[2:])
-
-def _worker_init(_):
-    cv2.setNumThreads(1)
-    torch.set_num_threads(1)
-
-def forgery_dls(train:Dataset, # training data set
-                valid:Dataset, # validation data set (never shuffled or augmented)
-                bs:int=32, # training batch size
-                num_workers:int=0, # loader worker processes
-                augment:bool=True, # dihedral augmentation of training batches
-                device=None, # where batches go; default: fastai's default device
-                seed:int|None=None, # seeds the training loader's shuffling
-                valid_bs:int|None=None, # validation batch size; default: `bs`
-               )->DataLoaders:
-    "fastai DataLoaders over two data sets; dihedral augmentation of training batches on the device."
-    kw = dict(num_workers=num_workers, device=device, worker_init_fn=_worker_init, persistent_workers=num_workers > 0)
-    after = dihedral_batch if augment else None
-    if isinstance(train, BalancedSets):  # Protocol-CAT: drawn again every epoch (`BalancedDL`)
-        tr = BalancedDL(train.sets, train.per_set, seed or 0, bs=bs, drop_last=len(train) >= 2 * bs, after_batch=after,
-                        **kw)
-    else:
-        tr = DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) >= 2 * bs, after_batch=after, **kw)
-        if seed is not None: tr.rng.seed(seed)  # fastai's shuffling generator
-    va = DataLoader(valid, bs=valid_bs or bs, shuffle=False, **kw)
-    return DataLoaders(tr, va, device=device)
-
 # %% ../../nbs/data/07d_loaders.ipynb #1d195f2f
 class BalancedSets(Dataset):
     "Protocol-CAT's sub-sets and draws per epoch, as one training 'dataset' that `forgery_dls` loads with `BalancedDL`."
@@ -248,6 +207,47 @@ def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its
     if missing: raise DataError(Path(path), f"{len(missing)} sub-sets not found: {', '.join(missing)}"
                                 + ("" if data_root else " (give data_root to look for them there)"))
     return sets, names
+
+# %% ../../nbs/data/07d_loaders.ipynb #c0d05eeb
+def dihedral_batch(b:tuple, # (x, y, ...) batch: images (n, c, h, w), masks (n, k, h, w)
+                   p:float=1., # probability scale: each flip / transpose is drawn with probability p/2
+                  )->tuple:
+    "Random flips and transposes per sample, the same for image and mask; on whatever device the batch is."
+    x, y = b[0], b[1]
+    n, dev = x.shape[0], x.device
+    def draw(): return (torch.rand(n, device=dev) < .5 * p).view(n, 1, 1, 1)
+    fh, fv = draw(), draw()
+    x, y = torch.where(fh, x.flip(-1), x), torch.where(fh, y.flip(-1), y)
+    x, y = torch.where(fv, x.flip(-2), x), torch.where(fv, y.flip(-2), y)
+    if x.shape[-1] == x.shape[-2]:
+        tr = draw()
+        x, y = torch.where(tr, x.transpose(-1, -2), x), torch.where(tr, y.transpose(-1, -2), y)
+    return (x, y, *b[2:])
+
+def _worker_init(_):
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+def forgery_dls(train:Dataset, # training data set
+                valid:Dataset, # validation data set (never shuffled or augmented)
+                bs:int=32, # training batch size
+                num_workers:int=0, # loader worker processes
+                augment:bool=True, # dihedral augmentation of training batches
+                device=None, # where batches go; default: fastai's default device
+                seed:int|None=None, # seeds the training loader's shuffling
+                valid_bs:int|None=None, # validation batch size; default: `bs`
+               )->DataLoaders:
+    "fastai DataLoaders over two data sets; dihedral augmentation of training batches on the device."
+    kw = dict(num_workers=num_workers, device=device, worker_init_fn=_worker_init, persistent_workers=num_workers > 0)
+    after = dihedral_batch if augment else None
+    if isinstance(train, BalancedSets):  # Protocol-CAT: drawn again every epoch (`BalancedDL`)
+        tr = BalancedDL(train.sets, train.per_set, seed or 0, bs=bs, drop_last=len(train) >= 2 * bs, after_batch=after,
+                        **kw)
+    else:
+        tr = DataLoader(train, bs=bs, shuffle=True, drop_last=len(train) >= 2 * bs, after_batch=after, **kw)
+        if seed is not None: tr.rng.seed(seed)  # fastai's shuffling generator
+    va = DataLoader(valid, bs=valid_bs or bs, shuffle=False, **kw)
+    return DataLoaders(tr, va, device=device)
 
 # %% ../../nbs/data/07d_loaders.ipynb #c14d44dd
 def loader_throughput(ds:Dataset, # the data set to time
