@@ -11,11 +11,12 @@ from fastai.data.core import DataLoaders
 from fastai.learner import Learner
 from fastai.losses import BCEWithLogitsLossFlat
 import fastai.callback.progress, fastai.callback.schedule  # noqa: F401 (Learner.no_bar, fit_one_cycle, ...)
+from .data.loaders import IMAGENET_MEAN, IMAGENET_STD
 
 # %% auto #0
-__all__ = ['MASK_KINDS', 'KEY_KINDS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'shape_mask', 'synthetic_batch', 'TinySegNet', 'synth_dls',
-           'synth_learner', 'seeded_tensor', 'seeded_state_dict', 'read_key_spec', 'write_key_spec', 'seeded_photos',
-           'seeded_images', 'seeded_masks', 'seeded_released_state']
+__all__ = ['MASK_KINDS', 'KEY_KINDS', 'shape_mask', 'synthetic_batch', 'TinySegNet', 'synth_dls', 'synth_learner',
+           'seeded_tensor', 'seeded_state_dict', 'read_key_spec', 'write_key_spec', 'seeded_photos', 'seeded_images',
+           'seeded_masks', 'seeded_released_state']
 
 # %% ../nbs/01_testkit.ipynb #04f57f4c
 MASK_KINDS = ("rect", "ellipse", "empty", "full")
@@ -99,7 +100,6 @@ def synth_learner(n_train:int=64, # training pairs
 
 # %% ../nbs/01_testkit.ipynb #df665bc9
 KEY_KINDS = ("param", "buffer", "int", "fixed")
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 def seeded_tensor(name:str, # the state-dict key (seeds the generator)
                   shape:tuple, # the tensor's shape

@@ -471,8 +471,9 @@ def read_synthetic(root, # the folder `m2s-repro synth` wrote
     return scan
 
 # %% ../../nbs/data/07a_datasets.ipynb #f2178242
-def resolve_layouts(root:Path, # the folder that matched
-                    names:list, # every adapter whose layout it holds
+def _matching(root:Path)->list[str]: return [n for n, a in ADAPTERS.items() if a.matches(root)]
+
+def resolve_layouts(names:list, # every adapter whose layout a folder holds
                    )->tuple[list, str|None]:
     "(the adapters left, a note saying what was decided): a named data set's files in IMDL-BenCo's folder layout."
     others = [n for n in names if n != "benco-folder"]
@@ -489,7 +490,7 @@ def detect(root, # a data set's folder (or an IMDL-BenCo JSON list)
     "Names of the adapters whose layout `root` holds (a data set in IMDL-BenCo's folder layout counts once)."
     root = Path(root)
     if not root.exists(): raise DataError(root, "path does not exist")
-    return resolve_layouts(root, [n for n, a in ADAPTERS.items() if a.matches(root)])[0]
+    return resolve_layouts(_matching(root))[0]
 
 def find_datasets(data_root, # a folder whose sub-folders are data sets
                  )->dict:
@@ -509,8 +510,9 @@ def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
     "Read a data set at `root` with the named adapter, or the one whose layout `root` holds."
     root = Path(root)
     if not root.exists(): raise DataError(root, "path does not exist")
+    note = None
     if dataset is None:
-        names = detect(root)
+        names, note = resolve_layouts(_matching(root))
         if not names:
             sub = find_datasets(root) if root.is_dir() else {}
             listing = ", ".join(f"{k} ({v.name}/)" for k, v in sub.items())
@@ -520,8 +522,6 @@ def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
         if len(names) > 1:
             raise DataError(root, f"matches several layouts ({', '.join(names)}); pass the data set name")
         dataset = names[0]
-        note = resolve_layouts(root, [n for n, a in ADAPTERS.items() if a.matches(root)])[1]
-    else: note = None
     key = next((n for n, a in ADAPTERS.items() if dataset.lower() in (n, *map(str.lower, a.aliases))), None)
     if key is None: raise ValueError(f"Unknown data set {dataset!r}; known: {', '.join(ADAPTERS)}")
     s = ADAPTERS[key].read(root, **options)

@@ -63,14 +63,6 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
             scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, n_tampered)))
         scores, rows = pd.DataFrame(scores), pd.concat(rows, ignore_index=True)
     else:
-        from m2s_repro.train.learner import load_checkpoint
-        for ck in args.checkpoint:
-            try: load_checkpoint(ck)
-            except ValueError as e:
-                if "not an m2s_repro checkpoint" in str(e):
-                    raise ValueError(f"{ck}: a released checkpoint has no held-out fold or synthetic training set "
-                                     "here: evaluate it on a data set with --dataset NAME --data-root DIR") from None
-                raise
         scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device,
                                    progress=True, n_synth=args.n_synth)
     out.mkdir(parents=True, exist_ok=True)  # only now: a failed evaluation leaves no empty folder

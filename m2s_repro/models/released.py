@@ -5,6 +5,7 @@
 # %% ../../nbs/models/17_released.ipynb #56588d4e
 from __future__ import annotations
 import argparse, difflib, re
+from functools import lru_cache
 from pathlib import Path
 import torch
 from .registry import build_model
@@ -14,7 +15,7 @@ from .decoder import bpemb_text_table, text_table as load_text_table
 
 # %% auto #0
 __all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'RELEASED_FILES', 'read_released',
-           'detect_released', 'rename', 'from_released', 'to_released', 'find_released_weights']
+           'detect_released', 'rename', 'released_to_model', 'from_released', 'to_released', 'find_released_weights']
 
 # %% ../../nbs/models/17_released.ipynb #e062a003
 torch.serialization.add_safe_globals([argparse.Namespace])
@@ -141,6 +142,7 @@ MESORCH_RULES = [
 ENCODERS = {"m2sformer": [("feature_encoding.", "encoder.body.", True)],
             "mesorch": [("segformer.", "transformer.body.", True), ("convnext.", "cnn.body.", False)]}
 
+@lru_cache(maxsize=None)
 def _regex(template:str)->re.Pattern:
     parts = re.split(r"(\{\w+\})", template)
     return re.compile("".join(f"(?P<{p[1:-1]}>.+)" if p == "{rest}" else f"(?P<{p[1:-1]}>\\d+)" if p.startswith("{")
@@ -215,11 +217,11 @@ def _resolve_text_table(text_table)->torch.Tensor:
                          "save_text_table('easy_hard.pt')\"` and pass --text-table easy_hard.pt "
                          f"({type(e).__name__}: {str(e)[:120]})") from None
 
-def from_released(sd:dict, # a released state dict (`read_released`)
-                  model:str|None=None, # the registry name it must be (None: recognised)
-                  text_table=None, # M2SFormer: (2, 300) tensor or file; None: the bpemb package
-                 )->tuple:
-    "(registry name, model options, our state dict) of a released checkpoint, converted strictly."
+def released_to_model(sd:dict, # a released state dict (`read_released`)
+                      model:str|None=None, # the registry name it must be (None: recognised)
+                      text_table=None, # M2SFormer: (2, 300) tensor or file; None: the bpemb package
+                     )->tuple:
+    "(registry name, model options, our model with the weights loaded) of a released checkpoint, converted strictly."
     name, opts = detect_released(sd)
     if model is not None and model != name:
         raise ValueError(f"this is a released {name!r} checkpoint{f' {opts}' if opts else ''}, not {model!r}")
@@ -246,7 +248,16 @@ def from_released(sd:dict, # a released state dict (`read_released`)
         back = lambda k: rename(k, _rules(name, target), to_ours=False) or "(encoder)"
         raise ValueError(f"the released checkpoint does not fit {name}{f' {opts}' if opts else ''}:\n"
                          + _problems(missing, extra, shapes, back))
-    return name, opts, {k: ours[k].to(mine[k].dtype) for k in mine}
+    target.load_state_dict({k: ours[k].to(mine[k].dtype) for k in mine})
+    return name, opts, target
+
+def from_released(sd:dict, # a released state dict (`read_released`)
+                  model:str|None=None, # the registry name it must be (None: recognised)
+                  text_table=None, # M2SFormer: (2, 300) tensor or file; None: the bpemb package
+                 )->tuple:
+    "(registry name, model options, our state dict) of a released checkpoint, converted strictly."
+    name, opts, m = released_to_model(sd, model, text_table)
+    return name, opts, m.state_dict()
 
 def to_released(state:dict, # our state dict
                 name:str, # its registry name

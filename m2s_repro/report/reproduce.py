@@ -5,6 +5,7 @@
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
 import errno, os, json, sys, time
+from unittest.mock import patch
 from pathlib import Path
 from ..core import provenance, git_info, atomic_write, repo_root, JobFailed, claim_output
 from ..data.perturb import ROBUSTNESS
@@ -223,9 +224,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
             status[t] = dict(status="skipped", error=error)
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
-    old_skip = os.environ.get("M2S_SKIP_BAD")
-    if skip_bad: os.environ["M2S_SKIP_BAD"] = "1"  # inherited by the notebooks' kernels: every data set read skips
-    try:
+    # inherited by the notebooks' kernels: every data set read skips unusable files
+    with patch.dict(os.environ, {"M2S_SKIP_BAD": "1"} if skip_bad else {}):
         for k, t in enumerate(names):
             if t in status: continue
             tout = out / t
@@ -248,9 +248,6 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                 err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
                 status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
                 print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
-    finally:
-        if skip_bad and old_skip is None: os.environ.pop("M2S_SKIP_BAD", None)
-        elif skip_bad: os.environ["M2S_SKIP_BAD"] = old_skip
     write_index(out, profile, status)
     if status and all(s["status"] == "skipped" for s in status.values()):
         raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")

@@ -17,13 +17,13 @@ from ..core import set_seed, get_device, provenance, atomic_write
 from ..models import build_model, build_loss
 from ..numerics.metrics import m2s_metrics, benco_metrics
 from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
-from ..data.loaders import ForgeryDataset, SynthDataset, forgery_dls
+from ..data.loaders import ForgeryDataset, SynthDataset, BalancedDL, forgery_dls
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'released_model',
-           'convert_released', 'convert_to_released', 'rng_state', 'set_rng_state', 'write_checkpoint',
-           'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter', 'run_dir_for',
-           'check_recipe', 'trim_history', 'train_run']
+           'convert_released', 'convert_to_released', 'ForeignCheckpoint', 'rng_state', 'set_rng_state',
+           'write_checkpoint', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter',
+           'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #01c099db
 def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or real)
@@ -84,6 +84,9 @@ def data_of(meta:dict, # a checkpoint's `meta` (or a run summary)
            )->tuple:
     "`build_data` again for the run a checkpoint's `meta` describes: (train dataset, held-out dataset, description)."
     d = meta["data"]
+    if d.get("kind") == "released":
+        raise ValueError(f"{d['file']}: a released checkpoint has no held-out fold or synthetic training set here: "
+                         "evaluate it on a data set with --dataset NAME --data-root DIR")
     return build_data(Recipe(**meta["recipe"]), meta["fold"], d.get("root"), d.get("dataset"), d.get("folds_file"),
                       k=d.get("k", 5), seed=meta["seed"])
 
@@ -159,11 +162,9 @@ def released_model(path, # a released checkpoint
                    text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
                   )->tuple:
     "(model in eval mode, meta) from a released checkpoint, converted in memory."
-    from m2s_repro.models.released import from_released, read_released
+    from m2s_repro.models.released import released_to_model, read_released
     path = Path(path)
-    name, opts, state = from_released(read_released(path), model, text_table)
-    m = build_model(name, **opts)
-    m.load_state_dict(state)
+    name, opts, m = released_to_model(read_released(path), model, text_table)
     return m.eval(), _released_meta(path, name, opts)
 
 def convert_released(src, # the released checkpoint
@@ -197,6 +198,9 @@ def convert_to_released(src, # one of our checkpoints
 
 # %% ../../nbs/train/21_learner.ipynb #0eef4fdf
 CHECKPOINT_FORMAT = "m2s_repro/checkpoint/1"
+
+class ForeignCheckpoint(ValueError):
+    "A readable file without this package's format tag (e.g. one of the authors' released checkpoints)."
 
 def rng_state(learn:Learner|None=None, # also keep the shuffling generators of this Learner's loaders
              )->dict:
@@ -256,7 +260,7 @@ def load_checkpoint(path, # the checkpoint file
         raise ValueError(f"{path}: an m2s_repro checkpoint of format {tag!r}; this version reads "
                          f"{CHECKPOINT_FORMAT!r}: use the m2s_repro version that wrote it (see its meta provenance)")
     if tag != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: not an m2s_repro checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
+        raise ForeignCheckpoint(f"{path}: not an m2s_repro checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
     have = ck["meta"]["model"]
     if expect_model is not None and expect_model != have:
         raise ValueError(f"{path}: this checkpoint is a {have!r} model, not {expect_model!r}; "
@@ -270,8 +274,7 @@ def model_from_checkpoint(path, # the checkpoint file (ours, or one of the autho
                          )->tuple:
     "(model in eval mode, checkpoint meta) rebuilt from the registry and loaded strictly."
     try: ck = load_checkpoint(path, expect_model)
-    except ValueError as e:
-        if "not an m2s_repro checkpoint" not in str(e): raise
+    except ForeignCheckpoint as e:
         try: model, meta = released_model(path, expect_model, text_table)  # the authors' format, in memory
         except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
         return model.to(get_device(device)).eval(), meta
@@ -436,7 +439,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         learn.model.load_state_dict(ck["model"])
         learn.opt.load_state_dict(ck["opt"])
         set_rng_state(ck["rng"], learn)
-        if hasattr(learn.dls.train, "draw"): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT: the next epoch's draw
+        if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT's next draw
         start, best = ck["epoch"], ck["meta"].get("best_score")
         trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
         if not quiet: print(f"resuming {rd} after epoch {start}/{recipe.epochs}", file=sys.stderr)
