@@ -558,10 +558,25 @@ _NIST_HEADER = ("ProbeFileName|ProbeMaskFileName|BaseFileName|IsTarget|IsManipul
 
 def make_fake_tree(name:str, # an adapter name (a key of `ADAPTERS`)
                    root, # the folder to write the tree into
+                   extra:int=0, # casiav2, casiav1, dis25k: this many more clean forgeries, each from new photos
                   )->dict:
     "Write a tiny fake copy of data set `name`'s release layout under `root`; returns what a reader must find."
     root = Path(root)
     r = root
+    if extra and name not in ("casiav2", "casiav1", "dis25k"):
+        raise ValueError(f"extra records are written for casiav2, casiav1 and dis25k only, not {name!r}")
+    for i in range(extra):  # enough source-photo groups for a fold split (a rehearsal of the paper profile)
+        a, b = f"{2 * i + 100:05d}", f"{2 * i + 101:05d}"
+        if name == "casiav2":
+            _img(r / "Tp" / f"Tp_D_NRN_S_N_arc{a}_nat{b}_{20000 + i}.jpg", 48, 64, seed=1000 + i)
+            _mask(r / "CASIA 2 Groundtruth" / f"Tp_D_NRN_S_N_arc{a}_nat{b}_{20000 + i}_gt.png", 48, 64)
+        elif name == "casiav1":
+            n = f"Sp_D_CND_A_arc{a[1:]}_nat{b[1:]}_{2000 + i:04d}"
+            _img(r / "Modified Tp" / "Tp" / "Sp" / f"{n}.jpg", 48, 64, seed=1000 + i)
+            _mask(r / "Gt" / "Sp" / f"{n}_gt.png", 48, 64)
+        else:
+            _img(r / "images" / f"{100 + i}.jpg", 48, 64, seed=1000 + i)
+            _mask(r / "masks" / f"{100 + i}.png", 48, 64)
     if name == "casiav2":
         for i, s in enumerate(("Au_ani_00001.jpg", "Au_sec_00011.jpg", "Au_cha_00085.jpg")):
             _img(r / "Au" / s, seed=i)
@@ -575,7 +590,7 @@ def make_fake_tree(name:str, # an adapter name (a key of `ADAPTERS`)
             if mode == "transposed": _mask(gt, 24, 16)
             elif mode: _mask(gt, mode=mode)
         (r / "Tp" / "Thumbs.db").write_bytes(b"\0")
-        return dict(records=6, missing=1, groups=3, size_mismatch=1)
+        return dict(records=6 + extra, missing=1, groups=3 + extra, size_mismatch=1)
     if name == "casiav1":
         tampered = ("Sp_S_CND_A_pla0005_pla0005_0281.jpg", "Sp_D_CND_A_pla0005_pla0023_0282.jpg",
                     CASIAV1_NO_MASK + ".jpg")
@@ -585,7 +600,7 @@ def make_fake_tree(name:str, # an adapter name (a key of `ADAPTERS`)
             if not n.startswith(CASIAV1_NO_MASK): _mask(r / "Gt" / sub / f"{Path(n).stem}_gt.png")
         for n in ("Au_pla_0005.jpg", "Au_pla_0023.jpg"): _img(r / "Au" / n)
         (r / "Gt" / "CopyMove_groundtruth_list.txt").write_text("Sp_S_CND_A_pla0005_pla0005_0281_gt.png\n")
-        return dict(records=4, missing=0, groups=2, size_mismatch=0)
+        return dict(records=4 + extra, missing=0, groups=2 + extra, size_mismatch=0)
     if name == "columbia":
         for n in ("canong3_02_sub_01.tif", "nikond70_05_sub_07.tif"): _img(r / "4cam_auth" / n)
         for n in ("canong3_canonxt_sub_01.tif", "nikond70_kodakdcs330_sub_22.tif"):
@@ -632,9 +647,12 @@ def make_fake_tree(name:str, # an adapter name (a key of `ADAPTERS`)
         for i in range(3):
             _img(r / "images" / f"{i}.jpg")
             _mask(r / "masks" / f"{i}.png")
-        (r / "metaDataTrain.csv").write_text("imageId,label\n0.jpg,1\n1.jpg,1\n")
-        (r / "metaDataTest.csv").write_text("imageId,label\n2.jpg,1\n")
-        return dict(records=3, missing=0, groups=3, size_mismatch=0)
+        k = extra * 4 // 5  # the extra images: four fifths train, the rest test
+        train = "".join(f"{100 + i}.jpg,1\n" for i in range(k))
+        test = "".join(f"{100 + i}.jpg,1\n" for i in range(k, extra))
+        (r / "metaDataTrain.csv").write_text("imageId,label\n0.jpg,1\n1.jpg,1\n" + train)
+        (r / "metaDataTest.csv").write_text("imageId,label\n2.jpg,1\n" + test)
+        return dict(records=3 + extra, missing=0, groups=3 + extra, size_mismatch=0)
     if name == "nist16":
         b = r / "NC2016_Test0613"
         rows = []

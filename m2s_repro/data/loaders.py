@@ -203,7 +203,7 @@ def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its
             missing.append(str(p))
             continue
         sets.append(ForgeryDataset(select(scan(p, kinds[cls]), on_bad), protocol, size))
-        names.append(p.stem)
+        names.append(p.name if p.is_dir() else p.stem)  # a folder's name keeps its dots (CASIA2.0)
     if missing: raise DataError(Path(path), f"{len(missing)} sub-sets not found: {', '.join(missing)}"
                                 + ("" if data_root else " (give data_root to look for them there)"))
     return sets, names

@@ -4,10 +4,12 @@
 
 # %% ../../nbs/report/44a_cli.ipynb #a807f48a
 from __future__ import annotations
+import sys
+from pathlib import Path
 
 
 # %% auto #0
-__all__ = ['reproduce_command', 'docs_command', 'add_commands']
+__all__ = ['reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
 def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
@@ -19,8 +21,18 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
         return 0
     args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
                         "their last epoch)")
-    st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
-                   weights=args.weights, skip_bad=args.skip_bad)
+    if args.quick and not args.rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
+    if args.rehearse:
+        from m2s_repro.report.rehearse import rehearse
+        if args.profile != "paper": raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
+        if args.resume or args.shard: raise ValueError("--rehearse runs every table afresh: drop --resume / --shard")
+        args.out = args.out or "results-rehearsal"
+        st = rehearse(args.tables, args.out, Path(args.runs) / "rehearsal", args.data_root, args.weights,
+                      quick=args.quick)["status"]
+    else:
+        args.out = args.out or "results"
+        st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
+                       weights=args.weights, skip_bad=args.skip_bad)
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
     print(f"index: {args.out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
@@ -36,6 +48,18 @@ def docs_command(args, # parsed arguments of `m2s-repro docs`
     print(f"wrote {len(r['pages'])} pages to {args.out} (open index.html); broken links: {len(r['broken'])}")
     return 1 if r["broken"] else 0
 
+def doctor_command(args, # parsed arguments of `m2s-repro doctor`
+                  )->int:
+    "The `m2s-repro doctor` command: one table of checks; exit 1 if any is FAIL."
+    from m2s_repro.report.doctor import doctor
+    t = doctor(args.profile, args.tables, args.data_root, args.weights, args.runs, args.skip_bad, args.decode,
+               args.plan)
+    if args.json: print(t.to_json(orient="records", indent=1))
+    else: print(t.to_markdown(index=False))
+    fails = int((t.status == "FAIL").sum())
+    print(f"\n{fails} FAIL, {int((t.status == 'warn').sum())} warn, {int((t.status == 'ok').sum())} ok", file=sys.stderr)
+    return 1 if fails else 0
+
 # %% ../../nbs/report/44a_cli.ipynb #990fde2d
 def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                 )->None:
@@ -46,7 +70,12 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                          "paper (GPUs, real data)")
     rp.add_argument("--tables", nargs="+", default=None, help="only these tables (see --list)")
     rp.add_argument("--data-root", default=None, help="folder of the real data sets (paper profile)")
-    rp.add_argument("--out", default="results", help="results folder (default results/)")
+    rp.add_argument("--out", default=None, help="results folder (default results/; with --rehearse results-rehearsal/)")
+    rp.add_argument("--rehearse", action="store_true",
+                    help="with --profile paper: run its code path here on fake data trees and stand-in weights, "
+                         "after printing the plan and an estimate of the real run's hours (numbers mean nothing)")
+    rp.add_argument("--quick", action="store_true",
+                    help="with --rehearse: one table per training scheme (CI's cut-down)")
     rp.add_argument("--skip-bad", action="store_true",
                     help="skip (and list) unusable data files in every table instead of stopping")
     rp.add_argument("--weights", default=None,
@@ -59,6 +88,18 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                     help="run every N-th table starting at the I-th (several machines)")
     rp.add_argument("--list", action="store_true", help="list the tables and exit")
     rp.set_defaults(func=reproduce_command)
+    dr = sub.add_parser("doctor", help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
+    dr.add_argument("--profile", default="paper", choices=["smoke", "mini", "paper"], help="the profile to check for")
+    dr.add_argument("--tables", nargs="+", default=None, help="only the data these tables need (see reproduce --list)")
+    dr.add_argument("--data-root", default=None, help="folder of the real data sets")
+    dr.add_argument("--weights", default=None, help="folder of the authors' released weight files")
+    dr.add_argument("--runs", default="runs", help="where the training runs will go (free disk space)")
+    dr.add_argument("--skip-bad", action="store_true", help="the run will skip unusable files: bad files only warn")
+    dr.add_argument("--decode", action="store_true", help="decode every image (finds truncated files; slow)")
+    dr.add_argument("--plan", action="store_true",
+                    help="also run each table notebook up to its first training call on the data (the plan)")
+    dr.add_argument("--json", action="store_true", help="print the table as JSON")
+    dr.set_defaults(func=doctor_command)
     dc = sub.add_parser("docs", help="build the documentation site offline (HTML, no Quarto needed)")
     dc.add_argument("--out", default="_docs_offline", help="output folder")
     dc.set_defaults(func=docs_command)

@@ -100,14 +100,16 @@ TABLES = {
     "efficiency": dict(
         notebook="95_efficiency.ipynb",
         title="Efficiency of every variant beside the published figures",
-        needs={},
+        needs={}, trains=False,
+        # a rehearsal times the released models only: every variant at 512 on a CPU takes an hour
+        rehearse=dict(ALL_MODELS=False, MODELS_TO_RUN=["m2sformer", "mesorch", "mesorch-p"], BATCHES=[1], N_RUNS=1),
         profiles=dict(smoke={},
                       mini=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256], BATCHES=[1], N_RUNS=3),
                       paper=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256, 512], BATCHES=[1, 8], N_RUNS=3))),
     "released": dict(
         notebook="94_released.ipynb",
         title="The authors' released weights (Mesorch, Mesorch-P, M2SFormer folds) scored beside the published numbers",
-        needs={},
+        needs={}, trains=False,
         na="the released weights are full-size paper models scored on the real test sets: run it with "
            "--profile paper --weights DIR --data-root DIR",
         profiles=dict(smoke={}, mini=None, paper={})),
@@ -123,6 +125,8 @@ def table_params(table:str, # a key of `TABLES`
                  data_root=None, # folder of the real data sets (paper profile)
                  runs=None, # folder of the training runs; this profile's go into `runs/<profile>`
                  weights=None, # folder of the authors' released weight files (the `released` table)
+                 rehearse=None, # a rehearsal ('full' or 'quick'): two folds and the table's `rehearse` parameters
+                 overrides:dict|None=None, # more parameters to change (e.g. a cut-down's)
                 )->dict:
     "The papermill parameters of one table under one profile."
     if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; use one of {PROFILES}")
@@ -135,7 +139,12 @@ def table_params(table:str, # a key of `TABLES`
     if "DATA_ROOT" in nb and data_root is not None: p["DATA_ROOT"] = str(Path(data_root).resolve())
     if "RUNS" in nb and runs is not None: p["RUNS"] = str(Path(runs, profile).resolve())
     if "WEIGHTS" in nb and weights is not None: p["WEIGHTS"] = str(Path(weights).resolve())
-    return p
+    if rehearse:
+        if "FOLDS" in p: p["FOLDS"] = p["FOLDS"][:2]
+        p.update(TABLES[table].get("rehearse", {}))
+    unknown = set(overrides or {}) - nb
+    if unknown: raise ValueError(f"table {table!r} has no parameter(s) {sorted(unknown)}; it has {sorted(nb)}")
+    return {**p, **(overrides or {})}
 
 def parameter_names(notebook, # a notebook's path, or the file name of a table notebook, e.g. '90_main'
                    )->list[str]:
@@ -198,13 +207,16 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
               weights=None, # folder of the authors' released weight files (the `released` table)
               skip_bad:bool=False, # skip (and list) unusable data files in every table instead of stopping
+              rehearse:str|None=None, # a rehearsal's budget, 'full' or 'quick' (`report.rehearse`), marked as such
+              overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
     names = list(tables or TABLES)
     if tables is None:  # all tables: those this profile has
         names = [t for t in names if TABLES[t]["profiles"].get(profile, {}) is not None]
-    for t in names: table_params(t, profile, Path(out))  # validates profile and names before anything runs
+    overrides = overrides or {}
+    for t in names: table_params(t, profile, Path(out), overrides=overrides.get(t))  # checks names before running
     if shard:
         i, n = parse_shard(shard)
         if not names[i - 1::n]:
@@ -225,7 +237,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             status[t] = dict(status="skipped", error=error)
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
     # inherited by the notebooks' kernels: every data set read skips unusable files
-    with patch.dict(os.environ, {"M2S_SKIP_BAD": "1"} if skip_bad else {}):
+    env = {**({"M2S_SKIP_BAD": "1"} if skip_bad else {}), **({"M2S_REHEARSE": rehearse} if rehearse else {})}
+    with patch.dict(os.environ, env):
         for k, t in enumerate(names):
             if t in status: continue
             tout = out / t
@@ -233,7 +246,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                 status[t] = dict(status="ok", resumed=True)
                 print(f"[{t}] up to date, skipped", file=sys.stderr)
                 continue
-            params = table_params(t, profile, out, data_root, runs, weights)
+            params = table_params(t, profile, out, data_root, runs, weights, rehearse, overrides.get(t))
             tout.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
@@ -244,6 +257,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                                     # the notebooks' own progress lines (training runs, evaluation)
                                     stderr_file=sys.stderr if progress else None)
                 status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
+                if rehearse: status[t]["rehearsal"] = True
             except Exception as e:  # one failing table must not stop the others
                 err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
                 status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
@@ -270,6 +284,9 @@ def write_index(out:Path, # the results folder
              f"Index written {p['time']} by `m2s-repro reproduce` (commit {commit}). Profiles: `smoke` numbers mean "
              "nothing; `mini` numbers are measured on the bundled synthetic benchmark and are **not comparable** "
              "with the papers'; only `paper` runs compare with published values.", ""]
+    if any(s.get("rehearsal") for s in allst.values()):
+        lines += ["**Rehearsal: numbers mean nothing.** The tables marked *rehearsal* ran the paper profile's code on fake "
+                  "data trees with seeded stand-in weights, at a budget of one or two epochs (`reproduce --rehearse`).", ""]
     lines += ["| table | status | profile | commit | when | hardware |", "|---|---|---|---|---|---|"]
     for t in TABLES:
         s = allst.get(t, {})
@@ -284,7 +301,8 @@ def write_index(out:Path, # the results folder
         kept = "ok (earlier run)" if prov else "not run"
         prof = s.get("profile") or (metrics.get("parameters", {}).get("PROFILE", "custom") if prov else "")
         sha = (prov.get("git", {}).get("sha") or "")[:10]
-        lines.append(f"| [{t}](#{t}) | {'n/a' if na else s.get('status', kept)} | {prof} | {sha} | "
+        st = "n/a" if na else s.get("status", kept) + (" (rehearsal)" if s.get("rehearsal") else "")
+        lines.append(f"| [{t}](#{t}) | {st} | {prof} | {sha} | "
                      f"{prov.get('time', '')[:16]} | {hwd} |")
     for t, spec in TABLES.items():
         s = allst.get(t, {})

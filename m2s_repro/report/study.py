@@ -4,25 +4,25 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, shutil, sys, tempfile, time
+import json, os, shutil, sys, tempfile, time
 from multiprocessing.util import Finalize
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from ..core import provenance, save_json
 from ..numerics.metrics import image_metrics, format_mean_std
-from ..train.recipes import Recipe, get_recipe
+from ..train.recipes import Recipe, get_recipe, REHEARSALS
 from ..models import model_names
-from ..train.learner import train_run, run_dir_for, data_of
+from ..train.learner import train_run, run_dir_for, data_of, build_data
 from ..evaluation.evaluate import seen_unseen, fold_table
 from .published import published
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'recipe_for', 'train_runs', 'with_unseen_avg',
-           'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
-           'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside',
-           'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread',
-           'record', 'keep_checkpoint']
+__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for', 'run_scheme',
+           'PlanOnly', 'plan_runs', 'train_runs', 'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'temporary_runs',
+           'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'mean_std', 'beside_published',
+           'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness', 'robustness_study',
+           'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record', 'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -56,6 +56,31 @@ def _train_set(scheme:str, data_root)->tuple:
                          "(see `m2s-repro datasets list`)")
     return found[name], name
 
+def run_scheme(recipe:Recipe, # the run's recipe
+               scheme:str, # the table's training scheme
+              )->str:
+    "The scheme a run trains under: the table's, except that a Protocol-CAT recipe always trains on Protocol-CAT."
+    return "protocol-cat" if recipe.data == "protocol-cat" and scheme != "synthetic" else scheme
+
+class PlanOnly(Exception):
+    "Raised by `train_runs` when `$M2S_PLAN` names a plan file: the runs were written there, none trained."
+
+def plan_runs(jobs:list, # (spec, fold) pairs
+              scheme:str, # the table's training scheme
+              data_root, # folder of the real data sets
+              seed:int=0, # the runs' seed (the fold split)
+             ):
+    "Append one JSON line per run to the file `$M2S_PLAN` names (recipe budget and the data it would read); stop."
+    with open(os.environ["M2S_PLAN"], "a") as fh:
+        for s, f in jobs:
+            r = recipe_for(s)
+            sch = run_scheme(r, scheme)
+            tr, va, d = build_data(r, f, *_train_set(sch, data_root), seed=seed)
+            fh.write(json.dumps(dict(spec=s, fold=f, recipe=r.name.partition("@")[0], model=r.model, size=r.size,
+                                     bs=r.bs, accum=r.accum, epochs=r.epochs, images=len(tr), valid=len(va),
+                                     scheme=sch, data=d)) + "\n")
+    raise PlanOnly(f"{len(jobs)} runs written to {os.environ['M2S_PLAN']}; none trained")
+
 def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
                folds:list, # the folds to train, e.g. [1, 2, 3, 4, 5]
                runs, # parent folder of the run directories
@@ -66,12 +91,16 @@ def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
                progress:bool=True, # print one line per run to stderr
               )->tuple[pd.DataFrame, dict]:
     "Train, resume or reuse every spec x fold run: (one row per run, {spec: [best.pth per fold]})."
-    root, dataset = _train_set(scheme, data_root)
     jobs = [(s, f) for s in specs for f in folds]
+    if os.environ.get("M2S_PLAN"): plan_runs(jobs, scheme, data_root, seed)
     rows, cks = [], {}
     for k, (s, f) in enumerate(jobs):
         r = recipe_for(s)
-        rd = run_dir_for(runs, r, f, seed)
+        sch = run_scheme(r, scheme)
+        root, dataset = _train_set(sch, data_root)
+        # one folder per real-data scheme: the same recipe and fold trained on CASIAv2 and on DIS25k are two runs
+        parent = Path(runs) / sch if sch != "synthetic" else Path(runs)
+        rd = run_dir_for(parent, r, f, seed)
         info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
         if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
             raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; "
@@ -79,8 +108,8 @@ def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
         t0 = time.perf_counter()
         if info.get("status") != "complete":
             if progress: print(f"[{k + 1}/{len(jobs)}] training {s} fold {f} ...", file=sys.stderr, flush=True)
-            info = train_run(r, runs, f, root, dataset, None, resume=(rd / "last.pth").exists(), device=device,
-                             seed=seed, quiet=True)
+            info = train_run(r, parent, f, root, dataset, None, resume=(rd / "last.pth").exists(),
+                             device=device, seed=seed, quiet=True)
             if progress:
                 print(f"[{k + 1}/{len(jobs)}] {s} fold {f}: {info['epochs_done']} epochs in "
                       f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}",
@@ -184,7 +213,10 @@ def fit_fixed_mask(train_ds, # a dataset of (image, mask) pairs
                    n:int=200, # number of training masks to fit on (the first n)
                   )->tuple:
     "(the binary mask that scores the best mean DSC on `n` training masks, its threshold on the mean training mask)."
-    y = torch.stack([train_ds[i][1][:1] for i in range(min(n, len(train_ds)))])
+    sets = getattr(train_ds, "sets", None)  # Protocol-CAT's sub-sets are drawn from, not indexed: n/k from each
+    if sets: items = [s[i] for s in sets for i in range(min(len(s), max(1, n // len(sets))))]
+    else: items = [train_ds[i] for i in range(min(n, len(train_ds)))]
+    y = torch.stack([it[1][:1] for it in items])
     y = (y > .5).float()
     m = y.mean(0, keepdim=True)
     ts = [round(t, 2) for t in np.arange(.05, .96, .05)]
@@ -453,6 +485,10 @@ def rerun_spread(out, # a table's results folder (the `rerun` table's sits besid
     m = json.loads(f.read_text())
     return m.get("spread") if m.get("profile") == profile else None
 
+REHEARSAL_NOTE = ("**Rehearsal: numbers mean nothing.** Fake data trees, seeded stand-in weights, {epochs} epoch(s) of "
+                  "batches of two ({level} rehearsal): this run checks that the paper profile's code path completes, "
+                  "nothing else.")
+
 def record(out, # the table's results folder; None writes nothing
            profile:str, # smoke, mini or paper
            table:pd.DataFrame, # the table's values, one row per measurement
@@ -473,6 +509,11 @@ def record(out, # the table's results folder; None writes nothing
     table.to_csv(out / "table.csv", index=False)
     spread = rerun_spread(out, profile) if out.name != "rerun" else None
     head = note or PROFILE_NOTES[profile]
+    if os.environ.get("M2S_REHEARSE"):  # `reproduce --rehearse`: the paper's code path on fake data
+        level = os.environ["M2S_REHEARSE"]
+        head = REHEARSAL_NOTE.format(epochs=REHEARSALS[level]["epochs"], level=level) + "\n\n" + head
+        comparable = False
+        values = dict(values, rehearsal=True)
     if spread is not None:
         head += (f"\n\nRerun spread: retraining with the same seed under another thread count or CPU kernel set moved "
                  f"a score by up to {spread:.1f} points (table `rerun`); a smaller difference between rows is not a "

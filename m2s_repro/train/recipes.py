@@ -4,6 +4,7 @@
 
 # %% ../../nbs/train/20_recipes.ipynb #84535051
 from __future__ import annotations
+import os
 from dataclasses import dataclass, field
 import torch
 from fastai.callback.schedule import SchedCos, SchedLin, combine_scheds
@@ -11,7 +12,8 @@ from fastai.optimizer import OptimWrapper
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'Recipe', 'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
+__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'Recipe', 'rehearsal', 'get_recipe', 'param_groups', 'adamw',
+           'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -105,12 +107,28 @@ RECIPES = {r.name: r for r in [
            synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
 ]}
 
+REHEARSALS = {"full": dict(epochs=2, bs=2, per_set=2),  # a rehearsal's budgets; all else stays the recipe's
+              "quick": dict(epochs=1, bs=2, per_set=1)}  # CI's cut-down
+
+def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
+              level:str="full", # a key of `REHEARSALS`
+             )->Recipe:
+    "`recipe` at a rehearsal's budget: fewer epochs, batches of two, fewer Protocol-CAT draws; warm-up scaled."
+    b = REHEARSALS[level]
+    e = min(recipe.epochs, b["epochs"])
+    return recipe.with_(epochs=e, bs=min(recipe.bs, b["bs"]), per_set=min(recipe.per_set, b["per_set"]),
+                        warmup_epochs=recipe.warmup_epochs * e / recipe.epochs)
+
 def get_recipe(name:str, # a key of `RECIPES`
                **overrides, # Recipe fields to change, e.g. epochs=3
               )->Recipe:
-    "A named recipe, with field overrides."
+    "A named recipe, with field overrides; at a rehearsal's budget when `$M2S_REHEARSE` names one (`--rehearse`)."
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; known: {', '.join(RECIPES)}")
-    return RECIPES[name].with_(**overrides) if overrides else RECIPES[name]
+    r = RECIPES[name].with_(**overrides) if overrides else RECIPES[name]
+    level = os.environ.get("M2S_REHEARSE")
+    if level and level not in REHEARSALS:
+        raise ValueError(f"$M2S_REHEARSE={level!r}: use one of {sorted(REHEARSALS)}, or unset it")
+    return rehearsal(r, level) if level else r
 
 # %% ../../nbs/train/20_recipes.ipynb #eaf9c74f
 def param_groups(model:torch.nn.Module, # the model to train
