@@ -24,6 +24,11 @@ def _offline_message(call:str)->str:
 @pytest.mark.parametrize("call, name, hint", [
     ("pvt_encoder('b0', pretrained=True)", "pvt_v2_b0", "weights=PATH"),
     ("build_model('mesorch-small', conv_pretrained=True)", "convnext_atto", "conv_weights=PATH"),
+    ("build_model('mesorch-small-resnet-segformer', conv_pretrained=True)", "resnet18", "conv_weights=PATH"),
+    ("build_model('mesorch-small-convnext-mae', transformer_pretrained=True)", "vit_tiny_patch16_224",
+     "transformer_weights=PATH"),
+    ("build_model('mesorch-small-convnext-pvt', transformer_pretrained=True)", "pvt_v2_b0",
+     "transformer_weights=PATH"),
 ])
 def test_pretrained_offline_is_a_clear_error(call, name, hint):
     msg = _offline_message(call)

@@ -14,6 +14,7 @@ from torch.utils._pytree import tree_leaves
 from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 from fvcore.nn import FlopCountAnalysis
 from ..models import build_model
+from ..models.mesorch_variants import cost_options
 
 # %% auto #0
 __all__ = ['count_params', 'fvcore_macs', 'torch_flops', 'PeakMemory', 'timeit', 'latency_ms', 'peak_memory_mb', 'measure',
@@ -145,7 +146,8 @@ def measure(model:str|nn.Module, # a registered name, or a model
            )->dict:
     "Parameters, MACs/FLOPs (fvcore and torch counters), latency, throughput and peak memory of one model."
     name = model if isinstance(model, str) else type(model).__name__
-    m = build_model(model, **overrides) if isinstance(model, str) else model
+    # a NoisePrint++ variant is counted with random DnCNN weights: costs do not need TruFor's file
+    m = build_model(model, **{**cost_options(model), **overrides}) if isinstance(model, str) else model
     dev = get_device(device)
     m = m.to(dev).eval()
     x1 = torch.randn(1, 3, size, size, device=dev)

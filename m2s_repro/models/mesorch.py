@@ -10,31 +10,24 @@ import torch, torch.nn as nn, torch.nn.functional as F
 import timm
 from timm.layers import LayerNorm2d
 from timm.models.pvt_v2 import PyramidVisionTransformerV2
-from ..numerics.dct import dct_filter
 from .encoder import PVTEncoder, load_backbone_weights, lite0_encoder
-from .layers import resize, pos_weight
+from .layers import resize, pos_weight, widen_stem
+from .mesorch_variants import EXTRACTORS, CNN_FAMILIES, TRANSFORMER_FAMILIES, SMALL_BACKBONES
+from .mesorch_variants import TABLE_OVERRIDES, small_name, build_extractor
+from .mesorch_variants import resnet_encoder, pvt_transformer, swin_encoder, vit_pyramid
 from .registry import register_model
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['MIT_SIZES', 'SCALE_NAMES', 'MESORCH_VARIANTS', 'widen_stem', 'mit_encoder', 'ConvNeXtEncoder', 'up_chain',
-           'ScoreNetwork', 'MesorchConfig', 'Mesorch', 'MesorchLoss', 'mesorch_config', 'gate_means', 'prune_mesorch']
+__all__ = ['MIT_SIZES', 'SCALE_NAMES', 'MESORCH_VARIANTS', 'mit_encoder', 'ConvNeXtEncoder', 'up_chain', 'ScoreNetwork',
+           'MesorchConfig', 'transformer_branch', 'Mesorch', 'MesorchLoss', 'mesorch_config', 'gate_means',
+           'prune_mesorch']
 
 # %% ../../nbs/models/15_mesorch.ipynb #2feca745
 MIT_SIZES = {  # depths, embed dims; heads (1,2,5,8), MLP ratio 4, SR ratios (8,4,2,1) for all
     "b0": ((2, 2, 2, 2), (32, 64, 160, 256)), "b1": ((2, 2, 2, 2), (64, 128, 320, 512)),
     "b2": ((3, 4, 6, 3), (64, 128, 320, 512)), "b3": ((3, 4, 18, 3), (64, 128, 320, 512)),
     "b4": ((3, 8, 27, 3), (64, 128, 320, 512)), "b5": ((3, 6, 40, 3), (64, 128, 320, 512))}
-
-def widen_stem(conv:nn.Conv2d, # the RGB stem convolution
-               in_chans:int=6, # input channels of the new stem
-              )->nn.Conv2d:
-    "A bias-free copy of `conv` with `in_chans` inputs: RGB kernel copied, the others Kaiming-normal (as released)."
-    new = nn.Conv2d(in_chans, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, bias=False)
-    with torch.no_grad():
-        nn.init.kaiming_normal_(new.weight)
-        new.weight[:, :conv.in_channels] = conv.weight
-    return new
 
 def mit_encoder(size:str="b3", # MiT size b0..b5
                 weights:str|Path|None=None, # official mit_bN.pth (or timm-named) file, loaded before widening
@@ -95,9 +88,9 @@ def up_chain(dims:list, # channels from the stage's own down to stride 4's, e.g.
     return nn.Sequential(*[nn.ConvTranspose2d(a, b, 4, 2, 1) for a, b in zip(dims[:-1], dims[1:])])
 
 class ScoreNetwork(nn.Module):
-    "Mesorch's gate: per-pixel softmax weights over the scale maps, at stride 4, from concat(x, x_h, x_l)."
+    "Mesorch's gate: per-pixel softmax weights over the scale maps, at stride 4, from RGB and the extractor's views."
     def __init__(self,
-                 in_chans:int=9, # RGB + high-pass + low-pass views
+                 in_chans:int=9, # RGB + the views (released: high- and low-pass)
                  dim:int=192, # channels of the half-resolution block
                  expand:int=4, # the block's 1x1 expansion factor
                  n_maps:int=8, # number of scale maps to weight
@@ -127,18 +120,38 @@ class MesorchConfig:
     gate_dim:int = 192                        # channels of the gate's half-resolution block
     image_size:int|None = 512                 # output side; None follows the input
     keep_unused_head:bool = True              # the released full model keeps ConvNeXt's head (counted, unused)
-    conv_pretrained:bool = False              # timm ImageNet weights for ConvNeXt
-    conv_weights:str|None = None              # or a local ConvNeXt state dict
+    conv_pretrained:bool = False              # timm ImageNet weights for the CNN (ConvNeXt or ResNet)
+    conv_weights:str|None = None              # or a local state dict of it
     mit_weights:str|None = None               # official mit_bN.pth
-    mit_drop_path_rate:float = .1             # the MiT encoder's stochastic depth
+    mit_drop_path_rate:float = .1             # the Transformer branch's stochastic depth (any family)
     high_alpha:float = .05                    # DCT block fraction zeroed for the high-pass view
     low_alpha:float = .95                     # DCT block fraction zeroed for the low-pass view
     cnn_view:str = "high"                     # which DCT view the CNN sees beside RGB (Table 9 swaps them)
     transformer_view:str = "low"              # which DCT view the Transformer sees beside RGB
     dct_build:str = "float32"                 # DCT matrix: the released float32 construction, or 'exact' (float64)
+    extractor:str = "dct"                     # views beside RGB (Table 8): dct, bayar, srm, sobel or noiseprint
+    noiseprint_weights:str|None = None        # local NoisePrint++ weights (TruFor's); 'untrained' for cost checks only
+    cnn:str = "convnext"                      # CNN family (Table 5): convnext (size: convnext) or resnet (resnet)
+    resnet:str = "resnet50"                   # timm ResNet name
+    transformer:str = "segformer"             # Transformer family (Table 5): segformer (mit), pvt, swin, mae (vit)
+    pvt:str = "b3"                            # PVT-v2 size b0..b5
+    swin:str = "swin_small_patch4_window7_224"  # timm Swin name, or 'swin_atto' (CPU size)
+    vit:str = "vit_base_patch16_224.mae"      # timm ViT name (.mae: MAE's weights), read by a simple feature pyramid
+    transformer_pretrained:bool = False       # timm's weights for PVT-v2 / Swin / ViT (MiT's: mit_weights)
+    transformer_weights:str|None = None       # or a local file of them
+
+def transformer_branch(cfg:MesorchConfig, # the configuration
+                      )->nn.Module:
+    "The Transformer encoder a configuration names: MiT (released), PVT-v2, Swin or an MAE ViT with a pyramid."
+    if cfg.transformer == "segformer": return mit_encoder(cfg.mit, cfg.mit_weights, 6, cfg.mit_drop_path_rate)
+    kw = dict(pretrained=cfg.transformer_pretrained, weights=cfg.transformer_weights,
+              drop_path_rate=cfg.mit_drop_path_rate)
+    if cfg.transformer == "pvt": return pvt_transformer(cfg.pvt, **kw)
+    if cfg.transformer == "swin": return swin_encoder(cfg.swin, img_size=cfg.image_size or 512, **kw)
+    return vit_pyramid(cfg.vit, img_size=cfg.image_size or 512, **kw)
 
 class Mesorch(nn.Module):
-    "Mesorch / Mesorch-P: ConvNeXt on RGB+high-pass, MiT on RGB+low-pass, per-scale decoders, gated or plain sum."
+    "Mesorch / Mesorch-P: ConvNeXt on RGB+high-pass, MiT on RGB+low-pass, per-scale decoders, gated or summed."
     def __init__(self,
                  cfg:MesorchConfig=MesorchConfig(), # the architecture (default: the released Mesorch)
                 ):
@@ -148,35 +161,44 @@ class Mesorch(nn.Module):
             raise ValueError(f"scales must be indices 0-7 of {SCALE_NAMES}, got {cfg.scales}")
         bad = {cfg.cnn_view, cfg.transformer_view} - {"high", "low"}
         if bad: raise ValueError(f"cnn_view and transformer_view must be 'high' or 'low', got {sorted(bad)}")
+        for field, known in (("extractor", EXTRACTORS), ("cnn", CNN_FAMILIES), ("transformer", TRANSFORMER_FAMILIES)):
+            if getattr(cfg, field) not in known:
+                raise ValueError(f"Unknown {field} {getattr(cfg, field)!r}; use one of {known}")
+        if cfg.transformer == "segformer" and (cfg.transformer_pretrained or cfg.transformer_weights is not None):
+            raise ValueError("MiT's ImageNet weights are the official SegFormer file: pass mit_weights=PATH "
+                             "(transformer_pretrained / transformer_weights are for PVT-v2, Swin and ViT)")
         self.cfg, self.scales = cfg, scales
         n_c = max([s + 1 for s in scales if s < 4], default=0)
         has_s = any(s >= 4 for s in scales)
         if not n_c: self.cnn = None
+        elif cfg.cnn == "resnet": self.cnn = resnet_encoder(cfg.resnet, cfg.conv_pretrained, cfg.conv_weights, 6, n_c)
         elif cfg.convnext == "lite0": self.cnn = lite0_encoder(cfg.conv_pretrained, cfg.conv_weights, 0., 6, n_c)
         else: self.cnn = ConvNeXtEncoder(cfg.convnext, cfg.conv_pretrained, cfg.conv_weights, 6, n_c,
                                          cfg.keep_unused_head)
-        self.transformer = mit_encoder(cfg.mit, cfg.mit_weights, 6, cfg.mit_drop_path_rate) if has_s else None
+        self.transformer = transformer_branch(cfg) if has_s else None
         dims = {**({i: (self.cnn.channels if self.cnn else [])[:i + 1][::-1] for i in range(n_c)}),
                 **({4 + i: self.transformer.channels[:i + 1][::-1] for i in range(4)} if self.transformer else {})}
         self.decoders = nn.ModuleDict({SCALE_NAMES[s]: up_chain(dims[s]) for s in scales})
         self.heads = nn.ModuleDict({SCALE_NAMES[s]: nn.Conv2d(dims[s][-1], 1, 1) for s in scales})
-        self.gate = ScoreNetwork(9, cfg.gate_dim, 4, len(scales)) if cfg.gate else None
+        n_views = 2 if cfg.extractor == "dct" else 1
+        self.gate = ScoreNetwork(3 + 3 * n_views, cfg.gate_dim, 4, len(scales)) if cfg.gate else None
+        # built last, so that a seed gives every extractor the same backbone weights
+        self.extractor = build_extractor(cfg.extractor, cfg.high_alpha, cfg.low_alpha, cfg.dct_build,
+                                         cfg.noiseprint_weights)
 
     def forward(self, x:torch.Tensor)->dict:
         "Fused logits `prediction`, the per-scale logit `maps` at stride 4 and the `gate` weights (if gated)."
         H, W = x.shape[-2:]
         if H % 32 or W % 32: raise ValueError(f"Mesorch needs input sides that are multiples of 32, got {H}x{W}")
-        xh, xl = (dct_filter(x, k, a, build=self.cfg.dct_build) for k, a in (("high", self.cfg.high_alpha),
-                                                                              ("low", self.cfg.low_alpha)))
-        view = dict(high=xh, low=xl)
+        v = self.extractor(x)
+        views = v if isinstance(v, dict) else dict(view=v)  # DCT: 'high' and 'low'; the others: one view
+        xc, xt = (views[w] if w in views else views["view"] for w in (self.cfg.cnn_view, self.cfg.transformer_view))
         feats = {}
-        if self.cnn is not None:
-            feats |= dict(zip(SCALE_NAMES[:4], self.cnn(torch.cat([x, view[self.cfg.cnn_view]], 1))))
-        if self.transformer is not None:
-            feats |= dict(zip(SCALE_NAMES[4:], self.transformer(torch.cat([x, view[self.cfg.transformer_view]], 1))))
+        if self.cnn is not None: feats |= dict(zip(SCALE_NAMES[:4], self.cnn(torch.cat([x, xc], 1))))
+        if self.transformer is not None: feats |= dict(zip(SCALE_NAMES[4:], self.transformer(torch.cat([x, xt], 1))))
         maps = torch.cat([self.heads[n](self.decoders[n](feats[n])) for n in (SCALE_NAMES[s] for s in self.scales)], 1)
         if self.gate is not None:
-            g = self.gate(torch.cat([x, xh, xl], 1))
+            g = self.gate(torch.cat([x, *views.values()], 1))
             fused = (g * maps.float()).sum(1, keepdim=True)
         else: g, fused = None, maps.sum(1, keepdim=True)
         size = (self.cfg.image_size,) * 2 if self.cfg.image_size else (H, W)
@@ -205,7 +227,7 @@ class MesorchLoss(nn.Module):
         return F.binary_cross_entropy_with_logits(p.float(), y, pos_weight=w)
 
 # %% ../../nbs/models/15_mesorch.ipynb #e88e28be
-_SMALL = dict(convnext="convnext_atto", mit="b0", gate_dim=48, image_size=None)
+_SMALL = dict(convnext="convnext_atto", mit="b0", gate_dim=48, image_size=None, **SMALL_BACKBONES)
 MESORCH_VARIANTS = {
     "mesorch": ({}, "released Mesorch: ConvNeXt-T + MiT-B3, 8 maps, gated"),
     "mesorch-p": (dict(scales=(0, 2, 5, 6, 7), gate=False), "released Mesorch-P: C1, C3, S2, S3, S4 summed, no gate"),
@@ -222,6 +244,10 @@ _ABLATIONS = {"cnn": (dict(scales=(0, 1, 2, 3)), "CNN branch only (C1-C4, gated)
 for _a, (_kw, _d) in _ABLATIONS.items():
     MESORCH_VARIANTS[f"mesorch-{_a}"] = (_kw, f"Mesorch, {_d}")
     MESORCH_VARIANTS[f"mesorch-small-{_a}"] = (dict(_SMALL, **_kw), f"CPU-sized Mesorch, {_d}")
+# the settings of Tables 8 and 5 (`15a_mesorch_variants`); their DCT / ConvNeXt+SegFormer row is `mesorch` itself
+for _n, (_kw, _d) in TABLE_OVERRIDES.items():
+    MESORCH_VARIANTS[_n] = (_kw, f"Mesorch, {_d}")
+    MESORCH_VARIANTS[small_name(_n)] = (dict(_SMALL, **_kw), f"CPU-sized Mesorch, {_d}")
 
 def mesorch_config(name:str="mesorch", # a key of `MESORCH_VARIANTS`
                    **overrides, # MesorchConfig fields to change, e.g. image_size=256
@@ -259,8 +285,10 @@ def prune_mesorch(model:Mesorch, # a gated (trained) Mesorch
     keep = tuple(s for s, m in zip(model.scales, means.tolist()) if m >= eps)
     if not keep:
         raise ValueError(f"No scale has a mean gate weight >= {eps}; means: {dict(zip(SCALE_NAMES, means.tolist()))}")
+    npp = "untrained" if model.cfg.extractor == "noiseprint" else None  # NoisePrint++'s weights are copied below
     small = Mesorch(replace(model.cfg, scales=keep, gate=False, conv_pretrained=False, conv_weights=None,
-                            mit_weights=None, keep_unused_head=model.cfg.keep_unused_head and max(keep) >= 3))
+                            mit_weights=None, transformer_pretrained=False, transformer_weights=None,
+                            noiseprint_weights=npp, keep_unused_head=model.cfg.keep_unused_head and max(keep) >= 3))
     kept = {k: v for k, v in model.state_dict().items() if k in small.state_dict()}
     missing, unexpected = small.load_state_dict(kept, strict=False)
     if missing: raise RuntimeError(f"prune_mesorch could not carry over {missing[:5]}")

@@ -57,7 +57,8 @@ def doctor_command(args, # parsed arguments of `m2s-repro doctor`
     if args.json: print(t.to_json(orient="records", indent=1))
     else: print(t.to_markdown(index=False))
     fails = int((t.status == "FAIL").sum())
-    print(f"\n{fails} FAIL, {int((t.status == 'warn').sum())} warn, {int((t.status == 'ok').sum())} ok", file=sys.stderr)
+    n = t.status.value_counts()
+    print(f"\n{fails} FAIL, {n.get('warn', 0)} warn, {n.get('ok', 0)} ok", file=sys.stderr)
     return 1 if fails else 0
 
 # %% ../../nbs/report/44a_cli.ipynb #990fde2d
@@ -88,7 +89,8 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                     help="run every N-th table starting at the I-th (several machines)")
     rp.add_argument("--list", action="store_true", help="list the tables and exit")
     rp.set_defaults(func=reproduce_command)
-    dr = sub.add_parser("doctor", help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
+    dr = sub.add_parser("doctor",
+                        help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
     dr.add_argument("--profile", default="paper", choices=["smoke", "mini", "paper"], help="the profile to check for")
     dr.add_argument("--tables", nargs="+", default=None, help="only the data these tables need (see reproduce --list)")
     dr.add_argument("--data-root", default=None, help="folder of the real data sets")

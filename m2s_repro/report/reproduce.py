@@ -285,8 +285,9 @@ def write_index(out:Path, # the results folder
              "nothing; `mini` numbers are measured on the bundled synthetic benchmark and are **not comparable** "
              "with the papers'; only `paper` runs compare with published values.", ""]
     if any(s.get("rehearsal") for s in allst.values()):
-        lines += ["**Rehearsal: numbers mean nothing.** The tables marked *rehearsal* ran the paper profile's code on fake "
-                  "data trees with seeded stand-in weights, at a budget of one or two epochs (`reproduce --rehearse`).", ""]
+        lines += ["**Rehearsal: numbers mean nothing.** The tables marked *rehearsal* ran the paper profile's code on "
+                  "fake data trees with seeded stand-in weights, at a budget of one or two epochs "
+                  "(`reproduce --rehearse`).", ""]
     lines += ["| table | status | profile | commit | when | hardware |", "|---|---|---|---|---|---|"]
     for t in TABLES:
         s = allst.get(t, {})

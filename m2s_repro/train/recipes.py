@@ -107,7 +107,7 @@ RECIPES = {r.name: r for r in [
            synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
 ]}
 
-REHEARSALS = {"full": dict(epochs=2, bs=2, per_set=2),  # a rehearsal's budgets; all else stays the recipe's
+REHEARSALS = {"full": dict(epochs=2, bs=2, per_set=1),  # a rehearsal's budgets; all else stays the recipe's
               "quick": dict(epochs=1, bs=2, per_set=1)}  # CI's cut-down
 
 def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
