@@ -146,6 +146,11 @@ def select(s:Scan, # what an adapter found
     if bad:
         n_bad = len(s.missing) + len(s.records) - len(usable(s.records, bad))
         print(f"{s.dataset}: skipped {n_bad} bad images; {len(recs)} records remain", file=sys.stderr)
+    if not recs:  # say which data set: a table reads several, and an empty one otherwise fails far from here
+        what = "tampered images" if tampered_only else "images"
+        raise DataError(s.root, f"the {s.dataset} reader found no usable {what} ({len(s.records)} records read, "
+                                f"{len(s.missing)} without a mask, {len(bad)} bad files); is this the layout "
+                                f"`m2s-repro datasets list` describes for {s.dataset}?")
     return recs
 
 def tampered_records(root, # the data set's folder

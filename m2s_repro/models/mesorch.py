@@ -41,7 +41,7 @@ def mit_encoder(size:str="b3", # MiT size b0..b5
                                       sr_ratios=(8, 4, 2, 1), num_classes=0, drop_path_rate=drop_path_rate)
     enc = PVTEncoder(body, f"mit_{size}")
     if weights is not None: load_backbone_weights(enc, weights)
-    body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)
+    if in_chans != 3: body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)  # 3: ImageNet's stem
     return enc
 
 class ConvNeXtEncoder(nn.Module):

@@ -13,7 +13,7 @@ from ..data.check import check
 from ..train.recipes import RECIPES
 
 # %% auto #0
-__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'doctor']
+__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'memory_rows', 'doctor']
 
 # %% ../../nbs/report/46_doctor.ipynb #76440a09
 def _row(check:str, status:str, detail:str)->dict: return dict(check=check, status=status, detail=detail)
@@ -129,6 +129,7 @@ def _timm_start(recipe)->str|None:
 def weight_rows(tables:list, # keys of `reproduce.TABLES`
                 profile:str="paper", # the profile about to run
                 weights=None, # folder of the authors' released files (the `released` table)
+                mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
                )->list:
     "timm's ImageNet weights in the hub cache, MiT-B3, and (with `weights`) the released files and word vectors."
     from huggingface_hub import try_to_load_from_cache
@@ -145,9 +146,14 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
             rows.append(_row(f"weights: {name} ({r})", st, f"in the hub cache: {hit}" if hit else
                              f"{repo} is not in the Hugging Face cache; " + ("HF_HUB_OFFLINE is set, so the run stops"
                              if offline else "the first run downloads it (the node needs network access)")))
-        if rec.model.startswith("mesorch") and not rec.model_options.get("mit_weights"):
-            rows.append(_row(f"weights: MiT ({r})", "warn", "no mit_weights file: the Transformer branch starts from "
-                             "random weights, not the paper's ImageNet MiT-B3 (SegFormer's mit_b3.pth)"))
+        if rec.model == "mesorch":
+            mit = mit_weights or os.environ.get("M2S_MIT_WEIGHTS")
+            if mit is None:
+                rows.append(_row(f"weights: MiT ({r})", "warn", "no --mit-weights: the Transformer branch starts from "
+                                 "random weights, not the paper's ImageNet MiT-B3 (SegFormer's mit_b3.pth)"))
+            else:
+                ok = Path(mit).is_file()
+                rows.append(_row(f"weights: MiT ({r})", "ok" if ok else "FAIL", mit if ok else f"{mit}: no such file"))
     if weights is not None:
         from m2s_repro.models.released import find_released_weights
         found, missing = find_released_weights(weights)
@@ -184,6 +190,29 @@ def disk_rows(runs_dir, # where the training runs go
     return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep about {need / 2**30:.1f} GiB: "
                              + ", ".join(parts))]
 
+def memory_rows(tables:list, # keys of `reproduce.TABLES`
+                profile:str="paper", # the profile about to run
+               )->list:
+    "On the first GPU: each recipe's measured training-step peak memory at its own batch against the free memory."
+    if not torch.cuda.is_available(): return [_row("GPU memory", "warn", "no CUDA device to measure the recipes on")]
+    from m2s_repro.bench.speed import train_throughput
+    rows = []
+    for r in _recipes(tables, profile):
+        rec = RECIPES[r]
+        off = {k: False for k in ("pretrained", "conv_pretrained") if k in rec.model_options}
+        free = torch.cuda.mem_get_info(0)[0] / 2**20
+        try:
+            res = train_throughput(rec.with_(model_options={**rec.model_options, **off}, num_workers=0), 1, 1, "cuda")
+            peak = res["peak_memory_mb"]
+            rows.append(_row(f"GPU memory ({r})", "ok" if peak < .9 * free else "FAIL",
+                             f"a training step at batch {rec.bs} peaks at {peak:,.0f} MiB; {free:,.0f} MiB free; "
+                             f"{res['step_img_per_s']:.1f} images/s"))
+        except torch.cuda.OutOfMemoryError:
+            rows.append(_row(f"GPU memory ({r})", "FAIL", f"a training step at batch {rec.bs} ran out of memory "
+                                                          f"({free:,.0f} MiB free)"))
+        finally: torch.cuda.empty_cache()
+    return rows
+
 def doctor(profile:str="paper", # the profile about to run
            tables:list|None=None, # keys of `reproduce.TABLES`; None: every table of the profile
            data_root=None, # folder of the data sets
@@ -192,12 +221,15 @@ def doctor(profile:str="paper", # the profile about to run
            skip_bad:bool=False, # the run will pass --skip-bad
            decode:bool=False, # decode every image of every data set
            plan:bool=False, # also plan every table on the data (runs each notebook to its first training call)
+           measure:bool=False, # also time a training step of each recipe on the GPU (peak memory vs free)
+           mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
           )->pd.DataFrame:
     "One row per check: check, status (ok / warn / FAIL), detail."
     from m2s_repro.report.reproduce import TABLES
     tables = tables or [t for t in TABLES if TABLES[t]["profiles"].get(profile) is not None]
     rows = device_rows(profile) + data_rows(tables, data_root, profile, skip_bad, decode)
-    rows += weight_rows(tables, profile, weights)
+    rows += weight_rows(tables, profile, weights, mit_weights)
+    if measure: rows += memory_rows(tables, profile)
     counts = {}
     if plan:
         from m2s_repro.report.rehearse import plan as plan_runs

@@ -15,7 +15,7 @@ from ..train.recipes import RECIPES
 
 # %% auto #0
 __all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'ASSUMPTIONS', 'QUICK', 'rehearsal_data',
-           'rehearsal_weights', 'rehearsal_hub', 'plan', 'estimate', 'rehearse', 'print_plan']
+           'rehearsal_weights', 'rehearsal_mit', 'rehearsal_hub', 'plan', 'estimate', 'rehearse', 'print_plan']
 
 # %% ../../nbs/report/45_rehearse.ipynb #d34a1d77
 REHEARSAL_SETS = ("casiav2", "dis25k", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd", "coverage",
@@ -62,6 +62,17 @@ def rehearsal_weights(dest, # folder for the files (created)
     for f in folds: torch.save({"model_state_dict": sd}, dest / f"model_weight_EPOCH100_fold{f}.pth.tar")
     torch.save(table, dest / "text_table.pt")
     return dest
+
+def rehearsal_mit(path, # where to write the file
+                  size:str="b3", # MiT size
+                 )->Path:
+    "A seeded stand-in for SegFormer's ImageNet `mit_bN.pth`, in the official key names (`reproduce --mit-weights`)."
+    from m2s_repro.models.mesorch import mit_encoder
+    from m2s_repro.models.encoder import official_pvt_names
+    torch.manual_seed(0)
+    body = mit_encoder(size, in_chans=3).body
+    torch.save({"state_dict": official_pvt_names(body.state_dict())}, path)
+    return Path(path)
 
 HUB_REVISION = "0" * 40  # the commit the stand-in cache says it holds
 
@@ -192,8 +203,9 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
     if weights is None and "released" in names:
         weights = work / "weights"
         if not (weights / "text_table.pt").exists(): rehearsal_weights(weights)
-    hub = work / "hub"
+    hub, mit = work / "hub", work / "mit_b3.pth"
     if not hub.exists(): rehearsal_hub(hub)
+    if not mit.exists(): rehearsal_mit(mit)
     level = "quick" if quick else "full"
     # the fake trees hold the real downloads' kinds of unusable files: the plan and the run skip them (--skip-bad)
     env = dict(M2S_REHEARSE=level, M2S_SKIP_BAD="1", HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1")
@@ -203,7 +215,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
         est = estimate(runs, steps=1 if quick else steps, progress=progress)
         if progress: print_plan(est, failed)
         status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, skip_bad=True,
-                           rehearse=level, overrides=overrides, progress=progress)
+                           rehearse=level, overrides=overrides, progress=progress, mit_weights=mit)
     if len(est): est.to_csv(Path(out) / "_plan.csv", index=False)
     return dict(plan=runs, estimate=est, status=status, failed=failed)
 

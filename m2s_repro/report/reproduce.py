@@ -209,6 +209,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               skip_bad:bool=False, # skip (and list) unusable data files in every table instead of stopping
               rehearse:str|None=None, # a rehearsal's budget, 'full' or 'quick' (`report.rehearse`), marked as such
               overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
+              mit_weights=None, # SegFormer's mit_b3.pth: the full-size Mesorch's ImageNet start (released script)
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
@@ -224,6 +225,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         names = names[i - 1::n]
     if data_root is not None and not Path(data_root).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
+    if mit_weights is not None and not Path(mit_weights).is_file():
+        raise FileNotFoundError(errno.ENOENT, "--mit-weights is not a file", str(mit_weights))
     if weights is not None and not Path(weights).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
     out = Path(out)
@@ -237,7 +240,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             status[t] = dict(status="skipped", error=error)
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
     # inherited by the notebooks' kernels: every data set read skips unusable files
-    env = {**({"M2S_SKIP_BAD": "1"} if skip_bad else {}), **({"M2S_REHEARSE": rehearse} if rehearse else {})}
+    env = {**({"M2S_SKIP_BAD": "1"} if skip_bad else {}), **({"M2S_REHEARSE": rehearse} if rehearse else {}),
+           **({"M2S_MIT_WEIGHTS": str(Path(mit_weights).resolve())} if mit_weights else {})}
     with patch.dict(os.environ, env):
         for k, t in enumerate(names):
             if t in status: continue

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, errno, hashlib, io, json, random, re, sys, time
+import contextlib, errno, hashlib, io, json, os, random, re, sys, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
@@ -46,7 +46,7 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
                             train_seed=tr.seed, valid_seed=va.seed, size=recipe.synth_size)
     from m2s_repro.data.datasets import scan, find_datasets
     from m2s_repro.data.check import select, tampered_records
-    from m2s_repro.data.splits import make_folds, save_folds, load_folds, fold_split
+    from m2s_repro.data.splits import make_folds, save_folds, load_folds, fold_split, fingerprint
     if data_root is None:
         raise ValueError(f"recipe {recipe.name!r} trains on a real data set: give data_root (and dataset)")
     if recipe.data == "protocol-cat":  # IMDL-BenCo's balanced sets under data_root; no folds
@@ -71,6 +71,9 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
     s = scan(data_root, dataset)
     recs = select(s, on_bad, tampered_only=True)  # both protocols train on tampered images
     ff = Path(folds_file) if folds_file else Path(data_root) / f"m2s_folds_k{k}_seed{seed}.json"
+    if not folds_file and not ff.exists() and not os.access(ff.parent, os.W_OK):  # a read-only data mount
+        ff = Path.home() / ".cache" / "m2s_repro" / "folds" / f"{s.dataset}-{fingerprint(recs, s.root)[:12]}_{ff.name}"
+        ff.parent.mkdir(parents=True, exist_ok=True)
     if not ff.exists():
         save_folds(make_folds(recs, k, seed, s.root), ff)
         print(f"wrote folds to {ff}", file=sys.stderr)

@@ -122,9 +122,12 @@ def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
 def get_recipe(name:str, # a key of `RECIPES`
                **overrides, # Recipe fields to change, e.g. epochs=3
               )->Recipe:
-    "A named recipe, with field overrides; at a rehearsal's budget when `$M2S_REHEARSE` names one (`--rehearse`)."
+    "A named recipe with field overrides; `$M2S_MIT_WEIGHTS` and `$M2S_REHEARSE` as `reproduce` sets them."
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; known: {', '.join(RECIPES)}")
     r = RECIPES[name].with_(**overrides) if overrides else RECIPES[name]
+    mit = os.environ.get("M2S_MIT_WEIGHTS")  # `reproduce --mit-weights`: the full-size Mesorch's ImageNet MiT-B3
+    if mit and r.model == "mesorch" and "mit_weights" not in r.model_options:
+        r = r.with_(model_options={**r.model_options, "mit_weights": mit})
     level = os.environ.get("M2S_REHEARSE")
     if level and level not in REHEARSALS:
         raise ValueError(f"$M2S_REHEARSE={level!r}: use one of {sorted(REHEARSALS)}, or unset it")
