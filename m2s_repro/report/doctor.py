@@ -173,6 +173,7 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
 # %% ../../nbs/report/46_doctor.ipynb #b03a6275
 def disk_rows(runs_dir, # where the training runs go
               n_runs:dict, # {recipe name: number of runs}
+              exact:bool=True, # the counts are the plan's (else one run per recipe: a lower bound)
              )->list:
     "Free space where the runs go against ~16 bytes per parameter per run (best.pth + last.pth with AdamW's moments)."
     from m2s_repro.models import build_model
@@ -187,7 +188,8 @@ def disk_rows(runs_dir, # where the training runs go
         need += 16 * params * n
         parts.append(f"{n} x {r} ({16 * params / 2**30:.2f} GiB each)")
     st = "ok" if free > 1.2 * need else "FAIL" if free < need else "warn"
-    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep about {need / 2**30:.1f} GiB: "
+    about = "about" if exact else "at least (one run per recipe; --plan counts them all)"
+    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep {about} {need / 2**30:.1f} GiB: "
                              + ", ".join(parts))]
 
 def memory_rows(tables:list, # keys of `reproduce.TABLES`
@@ -242,5 +244,5 @@ def doctor(profile:str="paper", # the profile about to run
             counts = planned.groupby("recipe").size().to_dict()
     else:  # without a plan: one run of each recipe, a lower bound
         counts = {r: 1 for r in _recipes(tables, profile)}
-    if counts: rows += disk_rows(runs, counts)
+    if counts: rows += disk_rows(runs, counts, exact=plan)
     return pd.DataFrame(rows)
