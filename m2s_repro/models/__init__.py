@@ -7,4 +7,5 @@ __all__ = []
 
 # %% ../../nbs/models/19_zoo.ipynb #6bcf12a3
 from .registry import MODELS, register_model, model_names, build_model, build_loss, describe  # noqa: F401
+from .registry import without_downloads  # noqa: F401
 from . import m2sformer, mesorch, baseline  # noqa: F401 (importing registers their models)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 # %% auto #0
-__all__ = ['MODELS', 'register_model', 'model_names', 'build_model', 'build_loss', 'describe']
+__all__ = ['MODELS', 'DOWNLOADS', 'register_model', 'model_names', 'build_model', 'without_downloads', 'build_loss', 'describe']
 
 # %% ../../nbs/models/09_registry.ipynb #dcbc9b21
 MODELS = {}  # name -> (builder(**overrides) -> nn.Module, loss builder() -> nn.Module, description)
@@ -32,6 +32,13 @@ def build_model(name:str, # a registered model name
                ):
     "Build any registered model by name, e.g. `build_model('m2sformer-S1', backbone='b0')`."
     return _entry(name)[0](**overrides)
+
+DOWNLOADS = ("pretrained", "conv_pretrained", "transformer_pretrained")  # model options that fetch hub weights
+
+def without_downloads(options:dict, # a model's options (overrides of its configuration)
+                     )->dict:
+    "The options with every hub download switched off: for weights that come from a file, or that do not matter."
+    return {**options, **{k: False for k in DOWNLOADS if k in options}}
 
 def build_loss(name:str, # a registered model name
                **options, # options of the loss, e.g. use_pos_weight=True (a recipe's `loss_options`)

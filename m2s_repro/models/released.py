@@ -8,14 +8,15 @@ import argparse, difflib, re
 from functools import lru_cache
 from pathlib import Path
 import torch
-from .registry import build_model
+from .registry import build_model, without_downloads
 from .mesorch import MIT_SIZES, SCALE_NAMES
 from .encoder import official_pvt_names
 from .decoder import bpemb_text_table, text_table as load_text_table
 
 # %% auto #0
-__all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'RELEASED_FILES', 'read_released',
-           'detect_released', 'rename', 'released_to_model', 'from_released', 'to_released', 'find_released_weights']
+__all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCODERS', 'RELEASED_FILES', 'TEXT_TABLE_FILES',
+           'read_released', 'detect_released', 'rename', 'released_to_model', 'from_released', 'to_released',
+           'find_text_table', 'find_released_weights']
 
 # %% ../../nbs/models/17_released.ipynb #e062a003
 torch.serialization.add_safe_globals([argparse.Namespace])
@@ -265,7 +266,7 @@ def to_released(state:dict, # our state dict
                )->tuple:
     "(released state dict, easy/hard table or None): our weights in the authors' naming, for their scripts."
     opts = opts or {}
-    model = build_model(name, **{**opts, **{k: False for k in ("pretrained", "conv_pretrained") if k in opts}})
+    model = build_model(name, **without_downloads(opts))
     ok = {"m2sformer": lambda m: m.cfg.backbone in MIT_SIZES and m.cfg.skip_channels == 64,
           "mesorch": lambda m: m.scales in (tuple(range(8)), (0, 2, 5, 6, 7)) and m.cfg.gate == (len(m.scales) == 8)}
     if not ok[_family(name)](model):
@@ -289,6 +290,13 @@ RELEASED_FILES = {  # name pattern -> (model family, where it is published)
     "m2sformer": ("model_weight_EPOCH*_fold*.pth.tar",
                   "the M2SFormer repository's README (Inha-CVAI/M2SFormer_ICCV2025), model_weight_EPOCH100_fold{1..5}"),
 }
+
+TEXT_TABLE_FILES = ("text_table.npy", "text_table.pt")  # M2SFormer's easy/hard vectors, saved beside the weights
+
+def find_text_table(folder, # a folder of released weights (or None)
+                   )->Path|None:
+    "The easy/hard vectors saved in `folder` as one of `TEXT_TABLE_FILES`, or None."
+    return next((p for p in (Path(folder) / n for n in TEXT_TABLE_FILES) if p.exists()), None) if folder else None
 
 def find_released_weights(folder, # where the downloaded files were put
                          )->tuple:

@@ -10,6 +10,7 @@ from unittest.mock import patch
 import pandas as pd, torch
 from ..data.datasets import find_datasets, scan, DataError
 from ..data.check import check
+from ..models import build_model, without_downloads
 from ..train.recipes import RECIPES
 
 # %% auto #0
@@ -155,17 +156,17 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
                 ok = Path(mit).is_file()
                 rows.append(_row(f"weights: MiT ({r})", "ok" if ok else "FAIL", mit if ok else f"{mit}: no such file"))
     if weights is not None:
-        from m2s_repro.models.released import find_released_weights
+        from m2s_repro.models.released import find_released_weights, find_text_table
         found, missing = find_released_weights(weights)
         rows.append(_row("released weights", "warn" if missing else "ok",
                          ("missing: " + "; ".join(missing)) if missing else f"all found in {weights}"))
-        tt = [p for p in (Path(weights) / "text_table.npy", Path(weights) / "text_table.pt") if p.exists()]
+        tt = find_text_table(weights)
         try:
             import bpemb  # noqa: F401
             have_bpemb = True
         except ImportError: have_bpemb = False
         rows.append(_row("M2SFormer word vectors", "ok" if tt or have_bpemb else "warn",
-                         f"{tt[0]}" if tt else "the bpemb package" if have_bpemb else
+                         str(tt) if tt else "the bpemb package" if have_bpemb else
                          "no text_table.npy/.pt in the weights folder and no bpemb package: the released M2SFormer "
                          "files cannot be converted (see `m2s-repro convert --help`)"))
     return rows
@@ -176,15 +177,13 @@ def disk_rows(runs_dir, # where the training runs go
               exact:bool=True, # the counts are the plan's (else one run per recipe: a lower bound)
              )->list:
     "Free space where the runs go against ~16 bytes per parameter per run (best.pth + last.pth with AdamW's moments)."
-    from m2s_repro.models import build_model
     p = Path(runs_dir).resolve()
     while not p.exists(): p = p.parent
     free = shutil.disk_usage(p).free
     need, parts = 0, []
     for r, n in n_runs.items():
         rec = RECIPES[r]
-        off = {k: False for k in ("pretrained", "conv_pretrained") if k in rec.model_options}
-        params = sum(q.numel() for q in build_model(rec.model, **{**rec.model_options, **off}).parameters())
+        params = sum(q.numel() for q in build_model(rec.model, **without_downloads(rec.model_options)).parameters())
         need += 16 * params * n
         parts.append(f"{n} x {r} ({16 * params / 2**30:.2f} GiB each)")
     st = "ok" if free > 1.2 * need else "FAIL" if free < need else "warn"
@@ -201,10 +200,10 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
     rows = []
     for r in _recipes(tables, profile):
         rec = RECIPES[r]
-        off = {k: False for k in ("pretrained", "conv_pretrained") if k in rec.model_options}
         free = torch.cuda.mem_get_info(0)[0] / 2**20
         try:
-            res = train_throughput(rec.with_(model_options={**rec.model_options, **off}, num_workers=0), 1, 1, "cuda")
+            res = train_throughput(rec.with_(model_options=without_downloads(rec.model_options), num_workers=0), 1, 1,
+                                   "cuda")
             peak = res["peak_memory_mb"]
             rows.append(_row(f"GPU memory ({r})", "ok" if peak < .9 * free else "FAIL",
                              f"a training step at batch {rec.bs} peaks at {peak:,.0f} MiB; {free:,.0f} MiB free; "

@@ -9,8 +9,8 @@ from unittest.mock import patch
 from pathlib import Path
 import pandas as pd, torch
 from ..data.datasets import make_fake_tree, ADAPTERS
-from ..models.registry import build_model
-from ..models.released import to_released
+from ..models.registry import build_model, without_downloads
+from ..models.released import to_released, find_text_table, TEXT_TABLE_FILES
 from ..train.recipes import RECIPES
 
 # %% auto #0
@@ -60,7 +60,7 @@ def rehearsal_weights(dest, # folder for the files (created)
         torch.save({"model": sd, "epoch": 0, "args": argparse.Namespace(rehearsal=True)}, dest / file)
     sd, table = to_released(build_model("m2sformer").state_dict(), "m2sformer")
     for f in folds: torch.save({"model_state_dict": sd}, dest / f"model_weight_EPOCH100_fold{f}.pth.tar")
-    torch.save(table, dest / "text_table.pt")
+    torch.save(table, dest / TEXT_TABLE_FILES[1])
     return dest
 
 def rehearsal_mit(path, # where to write the file
@@ -105,24 +105,22 @@ def plan(tables:list, # keys of `reproduce.TABLES`
         )->tuple:
     "(one row per training run the tables will make, {table: error} of tables whose plan failed)."
     import papermill as pm
-    from m2s_repro.report.reproduce import TABLES, tables_dir, table_params
+    from m2s_repro.report.reproduce import TABLES, tables_dir, table_params, notebook_error
     rows, failed = [], {}
     with tempfile.TemporaryDirectory(prefix="m2s_plan_") as d:
-        f = Path(d) / "plan.jsonl"
         for t in tables:
             if not TABLES[t].get("trains", True): continue
             params = table_params(t, profile, Path(d) / "out", data_root, Path(d) / "runs", rehearse=rehearse,
                                   overrides=(overrides or {}).get(t))
-            n0 = len(f.read_text().splitlines()) if f.exists() else 0
+            f = Path(d) / f"{t}.jsonl"  # this table's runs
             with patch.dict(os.environ, M2S_PLAN=str(f)):
                 try:
                     pm.execute_notebook(str(tables_dir() / TABLES[t]["notebook"]), str(Path(d) / f"{t}.ipynb"),
                                         parameters=params, cwd=str(tables_dir()), kernel_name="python3",
                                         progress_bar=False, log_output=False)
                 except Exception as e:
-                    if getattr(e, "ename", "") != "PlanOnly":
-                        failed[t] = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
-            lines = f.read_text().splitlines()[n0:] if f.exists() else []
+                    if getattr(e, "ename", "") != "PlanOnly": failed[t] = notebook_error(e)
+            lines = f.read_text().splitlines() if f.exists() else []
             rows += [dict(table=t, **json.loads(ln)) for ln in lines]
             if progress: print(f"plan: {t}: {len(lines)} runs" + (f"; FAILED {failed[t][:300]}" if t in failed else ""),
                                file=sys.stderr, flush=True)
@@ -151,8 +149,8 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
     speed = {}
     for name in runs.recipe.unique():  # each recipe's own model; its variants are taken to run at its speed
         r = recipe_for(name)
-        off = {k: False for k in ("pretrained", "conv_pretrained") if k in r.model_options}
-        res = train_throughput(r.with_(model_options={**r.model_options, **off}, num_workers=0), steps, 1, device)
+        res = train_throughput(r.with_(model_options=without_downloads(r.model_options), num_workers=0), steps, 1,
+                               device)
         speed[name] = res
         if progress: print(f"timed {name}: {res['step_img_per_s']:.2f} images/s at batch {r.bs} on {res['device']}",
                            file=sys.stderr, flush=True)
@@ -174,7 +172,8 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
 
 ASSUMPTIONS = ("hours_paper: the paper recipe's epochs x the paper profile's folds x images per epoch on the real data "
                "(Protocol-CAT: per_set draws per sub-set; a fold split: the run's share of the data set's documented "
-               "tampered count; a run shared by several tables counted once, under the first) / the images/s timed here (fp32 training steps at the batch shown, median of a few "
+               "tampered count; a run shared by several tables counted once, under the first) / the images/s timed here "
+               "(fp32 training steps at the batch shown, median of a few "
                "after a warm-up; every variant of a recipe at the speed of the recipe's own model). Not counted: "
                "evaluation, data loading, checkpoints. Time per image is taken as "
                "independent of batch size: a GPU at the paper's batch is faster per image than this says.")
@@ -202,7 +201,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
         if not (data_root / "balanced_dataset.json").exists(): rehearsal_data(data_root)
     if weights is None and "released" in names:
         weights = work / "weights"
-        if not (weights / "text_table.pt").exists(): rehearsal_weights(weights)
+        if find_text_table(weights) is None: rehearsal_weights(weights)
     hub, mit = work / "hub", work / "mit_b3.pth"
     if not hub.exists(): rehearsal_hub(hub)
     if not mit.exists(): rehearsal_mit(mit)

@@ -12,7 +12,7 @@ from ..data.perturb import ROBUSTNESS
 
 # %% auto #0
 __all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'parameter_names', 'nbformat_params', 'missing_data',
-           'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
+           'notebook_error', 'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 PROFILES = ("smoke", "mini", "paper")
@@ -183,6 +183,11 @@ def _is_current(out:Path, profile:str)->bool:
     return same_profile and prov.get("sha") == now.get("sha") and not now.get("dirty")
 
 # %% ../../nbs/report/43_reproduce.ipynb #ef52d1e5
+def notebook_error(e:Exception, # what papermill raised
+                  )->str:
+    "'Name: message' of the error a notebook cell raised (papermill's), or of any other exception."
+    return f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
+
 def parse_shard(shard:str, # "i/n", e.g. "2/3"
                )->tuple[int, int]:
     "(i, n) of a --shard value, checked."
@@ -263,8 +268,8 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                 status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
                 if rehearse: status[t]["rehearsal"] = True
             except Exception as e:  # one failing table must not stop the others
-                err = f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
-                status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1), error=err[:500])
+                status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                                 error=notebook_error(e)[:500])
                 print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
     write_index(out, profile, status)
     if status and all(s["status"] == "skipped" for s in status.values()):

@@ -66,19 +66,18 @@ class PlanOnly(Exception):
     "Raised by `train_runs` when `$M2S_PLAN` names a plan file: the runs were written there, none trained."
 
 def plan_runs(jobs:list, # (spec, fold) pairs
-              scheme:str, # the table's training scheme
-              data_root, # folder of the real data sets
+              schemes:dict, # {spec: the scheme it trains under} (`run_scheme`)
+              data:dict, # {scheme: (training data folder, data set name)} (`_train_set`)
               seed:int=0, # the runs' seed (the fold split)
              ):
     "Append one JSON line per run to the file `$M2S_PLAN` names (recipe budget and the data it would read); stop."
     with open(os.environ["M2S_PLAN"], "a") as fh:
         for s, f in jobs:
             r = recipe_for(s)
-            sch = run_scheme(r, scheme)
-            tr, va, d = build_data(r, f, *_train_set(sch, data_root), seed=seed)
+            tr, va, d = build_data(r, f, *data[schemes[s]], seed=seed)
             fh.write(json.dumps(dict(spec=s, fold=f, recipe=r.name.partition("@")[0], model=r.model, size=r.size,
                                      bs=r.bs, accum=r.accum, epochs=r.epochs, images=len(tr), valid=len(va),
-                                     scheme=sch, data=d)) + "\n")
+                                     scheme=schemes[s], data=d)) + "\n")
     raise PlanOnly(f"{len(jobs)} runs written to {os.environ['M2S_PLAN']}; none trained")
 
 def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
@@ -92,12 +91,13 @@ def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
               )->tuple[pd.DataFrame, dict]:
     "Train, resume or reuse every spec x fold run: (one row per run, {spec: [best.pth per fold]})."
     jobs = [(s, f) for s in specs for f in folds]
-    if os.environ.get("M2S_PLAN"): plan_runs(jobs, scheme, data_root, seed)
+    schemes = {s: run_scheme(recipe_for(s), scheme) for s in specs}
+    data = {sch: _train_set(sch, data_root) for sch in set(schemes.values())}  # each training set found once
+    if os.environ.get("M2S_PLAN"): plan_runs(jobs, schemes, data, seed)
     rows, cks = [], {}
     for k, (s, f) in enumerate(jobs):
-        r = recipe_for(s)
-        sch = run_scheme(r, scheme)
-        root, dataset = _train_set(sch, data_root)
+        r, sch = recipe_for(s), schemes[s]
+        root, dataset = data[sch]
         # one folder per real-data scheme: the same recipe and fold trained on CASIAv2 and on DIS25k are two runs
         parent = Path(runs) / sch if sch != "synthetic" else Path(runs)
         rd = run_dir_for(parent, r, f, seed)

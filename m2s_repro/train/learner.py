@@ -14,7 +14,7 @@ from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientAccumulation
 from fastai.metrics import AvgMetric
 from ..core import set_seed, get_device, provenance, atomic_write
-from ..models import build_model, build_loss
+from ..models import build_model, build_loss, without_downloads
 from ..numerics.metrics import m2s_metrics, benco_metrics
 from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
 from ..data.loaders import ForgeryDataset, SynthDataset, BalancedDL, forgery_dls
@@ -282,10 +282,8 @@ def model_from_checkpoint(path, # the checkpoint file (ours, or one of the autho
         except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
         return model.to(get_device(device)).eval(), meta
     meta = ck["meta"]
-    opts = dict(meta.get("model_options", {}))
-    for k in ("pretrained", "conv_pretrained"):  # the checkpoint holds the weights: never download them again
-        if k in opts: opts[k] = False
-    model = build_model(meta["model"], **opts)
+    # the checkpoint holds the weights: never download them again
+    model = build_model(meta["model"], **without_downloads(meta.get("model_options", {})))
     try: model.load_state_dict(ck["model"], strict=True)
     except RuntimeError as e:
         raise ValueError(f"{path}: weights do not fit {meta['model']} with options {meta.get('model_options')}: "
