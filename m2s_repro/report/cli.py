@@ -32,7 +32,8 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
     else:
         args.out = args.out or "results"
         st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
-                       weights=args.weights, skip_bad=args.skip_bad, mit_weights=args.mit_weights)
+                       weights=args.weights, skip_bad=args.skip_bad, mit_weights=args.mit_weights,
+                       noiseprint_weights=args.noiseprint_weights)
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
     print(f"index: {args.out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
@@ -53,7 +54,7 @@ def doctor_command(args, # parsed arguments of `m2s-repro doctor`
     "The `m2s-repro doctor` command: one table of checks; exit 1 if any is FAIL."
     from m2s_repro.report.doctor import doctor
     t = doctor(args.profile, args.tables, args.data_root, args.weights, args.runs, args.skip_bad, args.decode,
-               args.plan, args.measure, args.mit_weights)
+               args.plan, args.measure, args.mit_weights, args.noiseprint_weights)
     if args.json: print(t.to_json(orient="records", indent=1))
     else: print(t.to_markdown(index=False))
     fails = int((t.status == "FAIL").sum())
@@ -83,6 +84,8 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                     help="folder of the authors' released weight files (table released, paper profile)")
     rp.add_argument("--mit-weights", default=None, metavar="FILE",
                     help="SegFormer's ImageNet mit_b3.pth: the paper Mesorch's Transformer start (else random weights)")
+    rp.add_argument("--noiseprint-weights", default=None, metavar="FILE",
+                    help="TruFor's noiseprint++.th (or trufor.pth.tar): Table 8's NoisePrint++ row (else not run)")
     rp.add_argument("--runs", default="runs",
                     help="where training runs go (default runs/; reused and resumed across calls)")
     rp.add_argument("--resume", action="store_true",
@@ -99,6 +102,8 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
     dr.add_argument("--weights", default=None, help="folder of the authors' released weight files")
     dr.add_argument("--runs", default="runs", help="where the training runs will go (free disk space)")
     dr.add_argument("--mit-weights", default=None, metavar="FILE", help="the mit_b3.pth you will pass to reproduce")
+    dr.add_argument("--noiseprint-weights", default=None, metavar="FILE",
+                    help="the NoisePrint++ file you will pass to reproduce")
     dr.add_argument("--skip-bad", action="store_true", help="the run will skip unusable files: bad files only warn")
     dr.add_argument("--decode", action="store_true", help="decode every image (finds truncated files; slow)")
     dr.add_argument("--plan", action="store_true",

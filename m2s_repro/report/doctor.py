@@ -11,10 +11,11 @@ import pandas as pd, torch
 from ..data.datasets import find_datasets, scan, DataError
 from ..data.check import check
 from ..models import build_model, without_downloads
-from ..train.recipes import RECIPES
+from ..train.recipes import RECIPES, LOCAL_WEIGHTS
 
 # %% auto #0
-__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'memory_rows', 'doctor']
+__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'run_specs', 'hub_starts', 'weight_rows', 'disk_rows', 'memory_rows',
+           'doctor']
 
 # %% ../../nbs/report/46_doctor.ipynb #76440a09
 def _row(check:str, status:str, detail:str)->dict: return dict(check=check, status=status, detail=detail)
@@ -119,42 +120,79 @@ def _recipes(tables:list, profile:str)->list:
             if n not in names: names.append(n)
     return names
 
-def _timm_start(recipe)->str|None:
-    "The timm model whose ImageNet weights a recipe loads from the hub (None: none)."
-    o = recipe.model_options
-    if o.get("pretrained") and o.get("backbone", "b2") != "lite0": return f"pvt_v2_{o.get('backbone', 'b2')}"
-    cnn = o.get("convnext", "convnext_tiny")
-    if o.get("conv_pretrained") and cnn != "lite0": return cnn
-    return None
+def run_specs(tables:list, profile:str)->list:
+    "Every run spec ('recipe' or 'recipe@model') the tables train under a profile, a variant table's rows included."
+    from m2s_repro.report.reproduce import TABLES
+    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
+    out = []
+    for t in tables:
+        p = TABLES[t]["profiles"].get(profile) or {}
+        specs = [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]
+        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting (its `spec_of`)
+            full, rf = RECIPES[p["RECIPE"]].model == "mesorch", p.get("RECIPE_FOR", {})
+            for s, m in VARIANT_TABLES[p["TABLE"]].items():
+                if p.get("SETTINGS") is None or s in p["SETTINGS"]:
+                    r, m = rf.get(s, p["RECIPE"]), m if full else small_name(m)
+                    specs.append(r if RECIPES[r].model == m else f"{r}@{m}")
+            specs += list(p.get("EXTRA", {}).values())
+        out += [s for s in specs if s not in out]
+    return out
+
+def hub_starts(spec:str)->list:
+    "The timm models whose ImageNet weights a run loads from the hub."
+    from m2s_repro.report.study import recipe_for
+    from m2s_repro.models.mesorch import hub_downloads, mesorch_config
+    r = recipe_for(spec)
+    if r.model.startswith("mesorch"): return hub_downloads(mesorch_config(r.model, **r.model_options))
+    o = r.model_options
+    return [f"pvt_v2_{o.get('backbone', 'b2')}"] if o.get("pretrained") and o.get("backbone", "b2") != "lite0" else []
+
+def _file_row(name:str, path, needed_by:list, missing:str, fail_if_missing:bool=False)->dict:
+    "ok / FAIL for a weight file that was given; warn (or FAIL) with what happens without it."
+    who = f"{name} ({', '.join(needed_by[:3])}{', ...' if len(needed_by) > 3 else ''})"
+    if path is None: return _row(f"weights: {who}", "FAIL" if fail_if_missing else "warn", missing)
+    ok = Path(path).is_file()
+    return _row(f"weights: {who}", "ok" if ok else "FAIL", str(path) if ok else f"{path}: no such file")
 
 def weight_rows(tables:list, # keys of `reproduce.TABLES`
                 profile:str="paper", # the profile about to run
                 weights=None, # folder of the authors' released files (the `released` table)
                 mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
+                noiseprint_weights=None, # the NoisePrint++ file to be passed to `reproduce --noiseprint-weights`
                )->list:
     "timm's ImageNet weights in the hub cache, MiT-B3, and (with `weights`) the released files and word vectors."
     from huggingface_hub import try_to_load_from_cache
     from timm.models import get_pretrained_cfg
+    from m2s_repro.report.study import recipe_for
     rows, offline = [], os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
-    for r in _recipes(tables, profile):
-        rec = RECIPES[r]
-        name = _timm_start(rec)
-        if name:
-            repo = get_pretrained_cfg(name).hf_hub_id
-            hit = next((p for f in ("model.safetensors", "pytorch_model.bin")
-                        for p in [try_to_load_from_cache(repo, f)] if isinstance(p, str)), None)
-            st = "ok" if hit else "FAIL" if offline else "warn"
-            rows.append(_row(f"weights: {name} ({r})", st, f"in the hub cache: {hit}" if hit else
-                             f"{repo} is not in the Hugging Face cache; " + ("HF_HUB_OFFLINE is set, so the run stops"
-                             if offline else "the first run downloads it (the node needs network access)")))
-        if rec.model == "mesorch":
-            mit = mit_weights or os.environ.get("M2S_MIT_WEIGHTS")
-            if mit is None:
-                rows.append(_row(f"weights: MiT ({r})", "warn", "no --mit-weights: the Transformer branch starts from "
-                                 "random weights, not the paper's ImageNet MiT-B3 (SegFormer's mit_b3.pth)"))
-            else:
-                ok = Path(mit).is_file()
-                rows.append(_row(f"weights: MiT ({r})", "ok" if ok else "FAIL", mit if ok else f"{mit}: no such file"))
+    files = dict(mit_weights=mit_weights, noiseprint_weights=noiseprint_weights)
+    hub, users = {}, {k: [] for k in LOCAL_WEIGHTS}
+    with patch.dict(os.environ, {LOCAL_WEIGHTS[k][0]: "given" for k in LOCAL_WEIGHTS}):  # who would read each file
+        for s in run_specs(tables, profile):
+            for name in hub_starts(s): hub.setdefault(name, []).append(s)
+            for k in LOCAL_WEIGHTS:
+                if k in recipe_for(s).model_options: users[k].append(s)
+    for name, specs in hub.items():
+        repo = get_pretrained_cfg(name).hf_hub_id
+        hit = next((p for f in ("model.safetensors", "pytorch_model.bin")
+                    for p in [try_to_load_from_cache(repo, f)] if isinstance(p, str)), None)
+        st = "ok" if hit else "FAIL" if offline else "warn"
+        rows.append(_row(f"weights: {name} ({', '.join(sorted({s.partition('@')[0] for s in specs}))})", st,
+                         f"in the hub cache: {hit}" if hit else f"{repo} is not in the Hugging Face cache; " +
+                         ("HF_HUB_OFFLINE is set, so the run stops" if offline
+                          else "the first run downloads it (the node needs network access)")))
+    if users["mit_weights"]:
+        mit = files["mit_weights"] or os.environ.get("M2S_MIT_WEIGHTS")
+        needs = [s for s in users["mit_weights"] if recipe_for(s).model_options.get("transformer_pretrained")]
+        rows.append(_file_row("MiT", mit, users["mit_weights"],
+                              (f"no --mit-weights: {needs[0]} cannot start (it asks for ImageNet weights on both "
+                               "branches)" if needs else "no --mit-weights: the Transformer branch starts from random "
+                               "weights, not the paper's ImageNet MiT-B3 (SegFormer's mit_b3.pth)"), bool(needs)))
+    if users["noiseprint_weights"]:
+        np_ = files["noiseprint_weights"] or os.environ.get("M2S_NOISEPRINT_WEIGHTS")
+        rows.append(_file_row("NoisePrint++", np_, users["noiseprint_weights"],
+                              "no --noiseprint-weights: Table 8's NoisePrint++ row is not run (TruFor's "
+                              "noiseprint++.th, which cannot be downloaded by name)"))
     if weights is not None:
         from m2s_repro.models.released import find_released_weights, find_text_table
         found, missing = find_released_weights(weights)
@@ -197,9 +235,10 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
     "On the first GPU: each recipe's measured training-step peak memory at its own batch against the free memory."
     if not torch.cuda.is_available(): return [_row("GPU memory", "warn", "no CUDA device to measure the recipes on")]
     from m2s_repro.bench.speed import train_throughput
+    from m2s_repro.report.study import recipe_for
     rows = []
-    for r in _recipes(tables, profile):
-        rec = RECIPES[r]
+    for r in run_specs(tables, profile):  # each model: Table 5's pairs differ in memory as much as the recipes do
+        rec = recipe_for(r)
         free = torch.cuda.mem_get_info(0)[0] / 2**20
         try:
             res = train_throughput(rec.with_(model_options=without_downloads(rec.model_options), num_workers=0), 1, 1,
@@ -224,12 +263,13 @@ def doctor(profile:str="paper", # the profile about to run
            plan:bool=False, # also plan every table on the data (runs each notebook to its first training call)
            measure:bool=False, # also time a training step of each recipe on the GPU (peak memory vs free)
            mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
+           noiseprint_weights=None, # the NoisePrint++ file to be passed to `reproduce --noiseprint-weights`
           )->pd.DataFrame:
     "One row per check: check, status (ok / warn / FAIL), detail."
     from m2s_repro.report.reproduce import TABLES
     tables = tables or [t for t in TABLES if TABLES[t]["profiles"].get(profile) is not None]
     rows = device_rows(profile) + data_rows(tables, data_root, profile, skip_bad, decode)
-    rows += weight_rows(tables, profile, weights, mit_weights)
+    rows += weight_rows(tables, profile, weights, mit_weights, noiseprint_weights)
     if measure: rows += memory_rows(tables, profile)
     counts = {}
     if plan:

@@ -14,8 +14,9 @@ from ..models.released import to_released, find_text_table, TEXT_TABLE_FILES
 from ..train.recipes import RECIPES
 
 # %% auto #0
-__all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'ASSUMPTIONS', 'QUICK', 'rehearsal_data',
-           'rehearsal_weights', 'rehearsal_mit', 'rehearsal_hub', 'plan', 'estimate', 'rehearse', 'print_plan']
+__all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'HUB_MODELS', 'ASSUMPTIONS', 'QUICK',
+           'rehearsal_data', 'rehearsal_weights', 'rehearsal_mit', 'rehearsal_noiseprint', 'rehearsal_hub', 'plan',
+           'estimate', 'rehearse', 'print_plan']
 
 # %% ../../nbs/report/45_rehearse.ipynb #d34a1d77
 REHEARSAL_SETS = ("casiav2", "dis25k", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd", "coverage",
@@ -75,19 +76,31 @@ def rehearsal_mit(path, # where to write the file
     return Path(path)
 
 HUB_REVISION = "0" * 40  # the commit the stand-in cache says it holds
+HUB_MODELS = ("pvt_v2_b2", "convnext_tiny",  # M2SFormer's and Mesorch's; Table 5's other backbones:
+              "resnet50", "pvt_v2_b3", "swin_small_patch4_window7_224", "vit_base_patch16_224.mae")
+
+def rehearsal_noiseprint(path, # where to write the file
+                        )->Path:
+    "A seeded stand-in for TruFor's `noiseprint++.th` (its DnCNN's tensors), given to `reproduce --noiseprint-weights`."
+    from m2s_repro.models.mesorch_variants import dncnn
+    torch.manual_seed(0)
+    torch.save(dncnn().state_dict(), path)
+    return Path(path)
 
 def rehearsal_hub(dest, # a folder to use as HF_HUB_CACHE
-                  names:tuple=("pvt_v2_b2", "convnext_tiny"), # timm models whose ImageNet weights to stand in for
+                  names:tuple=HUB_MODELS, # timm models whose ImageNet weights to stand in for
                  )->Path:
     "A Hugging Face cache with seeded weights under the file names timm's pretrained loader asks the hub for."
     import timm
     from safetensors.torch import save_file
+    from timm.models import get_pretrained_cfg
     dest = Path(dest)
     for n in names:
+        repo = get_pretrained_cfg(n).hf_hub_id
+        d = dest / ("models--" + repo.replace("/", "--"))
+        if (d / "snapshots" / HUB_REVISION / "model.safetensors").is_file(): continue  # written by an earlier call
         torch.manual_seed(0)
         m = timm.create_model(n, pretrained=False)
-        repo = m.pretrained_cfg["hf_hub_id"]
-        d = dest / ("models--" + repo.replace("/", "--"))
         (d / "refs").mkdir(parents=True, exist_ok=True)
         (d / "refs" / "main").write_text(HUB_REVISION)
         snap = d / "snapshots" / HUB_REVISION
@@ -202,19 +215,23 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
     if weights is None and "released" in names:
         weights = work / "weights"
         if find_text_table(weights) is None: rehearsal_weights(weights)
-    hub, mit = work / "hub", work / "mit_b3.pth"
-    if not hub.exists(): rehearsal_hub(hub)
+    hub, mit, noiseprint = work / "hub", work / "mit_b3.pth", work / "noiseprint++.th"
+    from m2s_repro.report.doctor import run_specs, hub_starts
+    rehearsal_hub(hub, sorted({n for s in run_specs(names, "paper") for n in hub_starts(s)}))  # those not there yet
     if not mit.exists(): rehearsal_mit(mit)
+    if not noiseprint.exists(): rehearsal_noiseprint(noiseprint)
     level = "quick" if quick else "full"
     # the fake trees hold the real downloads' kinds of unusable files: the plan and the run skip them (--skip-bad)
-    env = dict(M2S_REHEARSE=level, M2S_SKIP_BAD="1", HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1")
+    env = dict(M2S_REHEARSE=level, M2S_SKIP_BAD="1", HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1",
+               M2S_MIT_WEIGHTS=str(mit.resolve()), M2S_NOISEPRINT_WEIGHTS=str(noiseprint.resolve()))  # for the plan
     overrides = {t: QUICK.get(t, {}) for t in names} if quick else {}
     with patch.dict(os.environ, env):
         runs, failed = plan(names, "paper", data_root, level, overrides, progress)
         est = estimate(runs, steps=1 if quick else steps, progress=progress)
         if progress: print_plan(est, failed)
         status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, skip_bad=True,
-                           rehearse=level, overrides=overrides, progress=progress, mit_weights=mit)
+                           rehearse=level, overrides=overrides, progress=progress, mit_weights=mit,
+                           noiseprint_weights=noiseprint)
     if len(est): est.to_csv(Path(out) / "_plan.csv", index=False)
     return dict(plan=runs, estimate=est, status=status, failed=failed)
 

@@ -21,6 +21,10 @@ _ALL_KINDS = {k: list(v) for k, v in ROBUSTNESS.items()}
 _UNSEEN = ("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")
 _M2S_PAPER = dict(FOLDS=[1, 2, 3, 4, 5], SCHEME="casiav2", N_SYNTH=0)
 _MINI = dict(FOLDS=[1, 2], N_SYNTH=60)
+_MESORCH_TESTS = ("coverage", "columbia", "nist16", "casiav1")
+_MESORCH_MINI = dict(FOLDS=[1], N_SYNTH=60)  # one fold: Tables 5 and 8 train 9 and 4 rows, about 2 minutes each
+_MESORCH_PAPER = dict(FOLDS=[1], SCHEME="protocol-cat", N_SYNTH=0)
+_RESNET = ["ResNet+MAE", "ResNet+PVT", "ResNet+SegFormer", "ResNet+Swin"]
 # Tables in the order the runner runs them: `rerun` first (the later tables cite its spread), then the
 # ones that train the shared runs (the main table's M2SFormer
 # is S3, simple-DC and "released" of the later tables; the Mesorch table's model is reused by robustness).
@@ -80,7 +84,7 @@ TABLES = {
     "mesorch": dict(
         notebook="97_mesorch.ipynb",
         title="Mesorch Tables 1, 6, 7 (F1, permute-F1, AUC, IoU) and the ablations of Tables 4 and 9",
-        needs=dict(paper=("coverage", "columbia", "nist16", "casiav1")),  # + Protocol-CAT's list and sub-sets
+        needs=dict(paper=_MESORCH_TESTS),  # + Protocol-CAT's list and sub-sets
         profiles=dict(smoke={},
                       mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"],
                                 EXTRA={"full, released loss": "mesorch-mini-bce",
@@ -89,6 +93,23 @@ TABLES = {
                                  ROWS=["full", "cnn", "transformer", "cnnhigh-transhigh", "cnnlow-transhigh",
                                        "cnnlow-translow"],
                                  FOLDS=[1], SCHEME="protocol-cat", N_SYNTH=0))),
+    "mesorch_t8": dict(
+        notebook="97a_mesorch_variants.ipynb",
+        title="Mesorch Table 8: the low-level view beside RGB (Bayar, SRM, Sobel, NoisePrint++, DCT)",
+        needs=dict(paper=_MESORCH_TESTS),
+        profiles=dict(smoke=dict(TABLE="T8"), mini=dict(TABLE="T8", RECIPE="mesorch-mini", **_MESORCH_MINI),
+                      paper=dict(TABLE="T8", RECIPE="mesorch-paper", **_MESORCH_PAPER))),
+    "mesorch_t5": dict(
+        notebook="97a_mesorch_variants.ipynb",
+        title="Mesorch Table 5: the CNN + Transformer pair (ConvNeXt or ResNet, with MAE, PVT, SegFormer or Swin)",
+        needs=dict(paper=_MESORCH_TESTS),
+        profiles=dict(smoke=dict(TABLE="T5", SETTINGS=["ConvNeXt+SegFormer", "ResNet+PVT", "ResNet+Swin",
+                                                       "ConvNeXt+MAE"]),
+                      # no offline ImageNet ResNet-18: those rows, and a ConvNeXt+SegFormer control, start from scratch
+                      mini=dict(TABLE="T5", RECIPE="mesorch-mini",
+                                RECIPE_FOR={s: "mesorch-mini-scratch" for s in _RESNET},
+                                EXTRA={"ConvNeXt+SegFormer, CNN from scratch": "mesorch-mini-scratch"}, **_MESORCH_MINI),
+                      paper=dict(TABLE="T5", RECIPE="mesorch-paper-t5", **_MESORCH_PAPER))),
     "robustness": dict(
         notebook="96_robustness.ipynb",
         title="Robustness to noise, blur and JPEG (Mesorch's Table 2 protocol), M2SFormer and Mesorch",
@@ -215,6 +236,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               rehearse:str|None=None, # a rehearsal's budget, 'full' or 'quick' (`report.rehearse`), marked as such
               overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
               mit_weights=None, # SegFormer's mit_b3.pth: the full-size Mesorch's ImageNet start (released script)
+              noiseprint_weights=None, # TruFor's NoisePrint++ weights: Table 8's NoisePrint++ row (else not run)
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
@@ -230,8 +252,10 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         names = names[i - 1::n]
     if data_root is not None and not Path(data_root).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
-    if mit_weights is not None and not Path(mit_weights).is_file():
-        raise FileNotFoundError(errno.ENOENT, "--mit-weights is not a file", str(mit_weights))
+    files = dict(M2S_MIT_WEIGHTS=("--mit-weights", mit_weights), M2S_NOISEPRINT_WEIGHTS=("--noiseprint-weights",
+                                                                                         noiseprint_weights))
+    for opt, f in files.values():
+        if f is not None and not Path(f).is_file(): raise FileNotFoundError(errno.ENOENT, f"{opt} is not a file", str(f))
     if weights is not None and not Path(weights).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
     out = Path(out)
@@ -246,7 +270,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
     # inherited by the notebooks' kernels: every data set read skips unusable files
     env = {**({"M2S_SKIP_BAD": "1"} if skip_bad else {}), **({"M2S_REHEARSE": rehearse} if rehearse else {}),
-           **({"M2S_MIT_WEIGHTS": str(Path(mit_weights).resolve())} if mit_weights else {})}
+           **{v: str(Path(f).resolve()) for v, (_, f) in files.items() if f is not None}}
     with patch.dict(os.environ, env):
         for k, t in enumerate(names):
             if t in status: continue

@@ -38,7 +38,7 @@ def recipe_for(spec:str, # 'recipe' or 'recipe@model'
     if _family(model) != _family(r.model):
         raise ValueError(f"{spec!r}: recipe {name!r} trains a {r.model!r} model, "
                          f"whose options do not fit {model!r}; use a {_family(model)} recipe")
-    return r.with_(name=spec, model=model)
+    return get_recipe(name, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
 
 
 # %% ../../nbs/report/44_study.ipynb #e8882b71

@@ -12,8 +12,8 @@ from fastai.optimizer import OptimWrapper
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'Recipe', 'rehearsal', 'get_recipe', 'param_groups', 'adamw',
-           'lr_schedule', 'offset']
+__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'rehearsal', 'with_local_weights',
+           'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -76,6 +76,9 @@ _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profi
            note="mesorch-cpu with the released loss, plain BCE"),
     Recipe("mesorch-cpu-bce-lr1e-4", "mesorch-small", CPU_MESORCH, **dict(_MESORCH_CPU, lr=1e-4, final_lr=1e-6),
            note="mesorch-cpu with the released loss and the released peak learning rate"),
+    Recipe("mesorch-cpu-scratch", "mesorch-small", dict(CPU_MESORCH, conv_pretrained=False), dict(use_pos_weight=True),
+           **_MESORCH_CPU, note="mesorch-cpu without the CNN's ImageNet start: the CPU ResNet-18 of Table 5 has no "
+                                "offline ImageNet weights, and this is its control"),
     Recipe("m2sformer-cpu-scratch", "m2sformer", dict(CPU_M2S, pretrained=False), wd=1e-4, **_CPU_DATA,
            note="m2sformer-cpu without the ImageNet start"),
     Recipe("m2sformer-cpu-pvt", "m2sformer", dict(CPU_M2S, backbone="b0", pretrained=False), wd=1e-4, **_CPU_DATA,
@@ -91,11 +94,17 @@ RECIPES = {r.name: r for r in [
            augment=True, data="protocol-cat",
            note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT (1,840 draws per set and "
                 "epoch), best.pth by CASIAv1 F1 as released; MiT-B3 weights: model_options mit_weights=PATH"),
+    Recipe("mesorch-paper-t5", "mesorch", dict(conv_pretrained=True, transformer_pretrained=True), protocol="benco",
+           size=512, bs=12, accum=2, epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True,
+           mixed_precision=False, augment=True, data="protocol-cat",
+           note="mesorch-paper with ImageNet weights for both branches of every Table 5 pair (timm's for ResNet-50, "
+                "PVT-v2-B3, Swin-S and MAE's ViT-B; SegFormer's mit_b3.pth, which this recipe requires)"),
     *_CPU,
     *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), **_MINI, note=f"{cpu.name} at the mini profile's budget")
       for cpu in _CPU),
     *(cpu.with_(name=cpu.name.replace("-cpu", "-mini") + "-3x", **dict(_MINI, epochs=12),
-                note=f"{cpu.name} at three times the mini profile's budget") for cpu in _CPU[5:]),
+                note=f"{cpu.name} at three times the mini profile's budget") for cpu in _CPU if cpu.model == "m2sformer"
+      and cpu.name != "m2sformer-cpu"),
     Recipe("smoke", "m2sformer", dict(backbone="b0", skip_channels=16, decoder_filters=(32, 16, 8)), size=64, bs=4,
            epochs=2, lr=1e-3, data="synthetic", train_items=8, valid_items=4, synth_size=64, num_workers=0,
            note="code path check only: numbers mean nothing"),
@@ -119,15 +128,28 @@ def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
     return recipe.with_(epochs=e, bs=min(recipe.bs, b["bs"]), per_set=min(recipe.per_set, b["per_set"]),
                         warmup_epochs=recipe.warmup_epochs * e / recipe.epochs)
 
+LOCAL_WEIGHTS = {  # Mesorch option: (the variable `reproduce` sets, which models read the file)
+    "mit_weights": ("M2S_MIT_WEIGHTS", "SegFormer's ImageNet mit_b3.pth, for a full-size MiT-B3 Transformer branch"),
+    "noiseprint_weights": ("M2S_NOISEPRINT_WEIGHTS", "TruFor's NoisePrint++ weights, for the NoisePrint++ extractor")}
+
+def with_local_weights(r:Recipe, # a recipe
+                      )->Recipe:
+    "`r` with the weight files `reproduce --mit-weights / --noiseprint-weights` name, where its model reads them."
+    if not r.model.startswith("mesorch"): return r
+    from m2s_repro.models.mesorch import mesorch_config
+    cfg = mesorch_config(r.model, **r.model_options)
+    uses = dict(mit_weights=cfg.transformer == "segformer" and cfg.mit == "b3" and max(cfg.scales) >= 4,
+                noiseprint_weights=cfg.extractor == "noiseprint")
+    add = {k: os.environ[v] for k, (v, _) in LOCAL_WEIGHTS.items()
+           if uses[k] and os.environ.get(v) and getattr(cfg, k) is None}
+    return r.with_(model_options={**r.model_options, **add}) if add else r
+
 def get_recipe(name:str, # a key of `RECIPES`
                **overrides, # Recipe fields to change, e.g. epochs=3
               )->Recipe:
-    "A named recipe with field overrides; `$M2S_MIT_WEIGHTS` and `$M2S_REHEARSE` as `reproduce` sets them."
+    "A named recipe with field overrides, the files of `LOCAL_WEIGHTS` and `$M2S_REHEARSE` as `reproduce` sets them."
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; known: {', '.join(RECIPES)}")
-    r = RECIPES[name].with_(**overrides) if overrides else RECIPES[name]
-    mit = os.environ.get("M2S_MIT_WEIGHTS")  # `reproduce --mit-weights`: the full-size Mesorch's ImageNet MiT-B3
-    if mit and r.model == "mesorch" and "mit_weights" not in r.model_options:
-        r = r.with_(model_options={**r.model_options, "mit_weights": mit})
+    r = with_local_weights(RECIPES[name].with_(**overrides) if overrides else RECIPES[name])
     level = os.environ.get("M2S_REHEARSE")
     if level and level not in REHEARSALS:
         raise ValueError(f"$M2S_REHEARSE={level!r}: use one of {sorted(REHEARSALS)}, or unset it")
