@@ -11,8 +11,8 @@ import timm
 from timm.models.pvt_v2 import checkpoint_filter_fn
 
 # %% auto #0
-__all__ = ['PVT_SIZES', 'LITE0', 'BACKBONES', 'PVTEncoder', 'load_backbone_weights', 'pvt_encoder', 'official_pvt_names',
-           'lite0_imagenet_state_dict', 'CNNEncoder', 'lite0_encoder', 'build_encoder']
+__all__ = ['PVT_SIZES', 'LITE0', 'BACKBONES', 'PVTEncoder', 'load_backbone_weights', 'timm_backbone', 'pvt_encoder',
+           'official_pvt_names', 'lite0_imagenet_state_dict', 'CNNEncoder', 'lite0_encoder', 'build_encoder']
 
 # %% ../../nbs/models/10_encoder.ipynb #7fea1377
 PVT_SIZES = ("b0", "b1", "b2", "b3", "b4", "b5")
@@ -62,6 +62,25 @@ def load_backbone_weights(enc:PVTEncoder, # the encoder to load into
                          f"{len(unexpected)} unexpected keys (e.g. {unexpected[:3]}). Is it the right PVT-v2 size?")
     return enc
 
+def timm_backbone(name:str, # timm model name
+                  pretrained:bool=False, # ImageNet weights from the Hugging Face hub
+                  weights=None, # or a local weights file (timm's loader adapts it, e.g. position embeddings)
+                  flags:tuple=("pretrained", "weights"), # the configuration fields to name in the offline error
+                  files:str="", # what to download elsewhere, if more than timm's own file
+                  **kwargs, # more `timm.create_model` arguments
+                 )->nn.Module:
+    "A timm model with ImageNet weights from the hub or from a local file, and a clear error offline."
+    if weights is not None:
+        p = Path(weights)
+        if not p.is_file(): raise FileNotFoundError(2, f"{flags[1]}: weights file not found", str(p))
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(p)), **kwargs)
+    try: return timm.create_model(name, pretrained=pretrained, **kwargs)
+    except Exception as e:
+        if not pretrained: raise
+        raise RuntimeError(f"Could not fetch the ImageNet weights of {name} from the Hugging Face hub "
+                           f"({type(e).__name__}). Without network access, download {files or 'them'} elsewhere "
+                           f"and pass {flags[1]}=PATH, or use {flags[0]}=False.") from e
+
 def pvt_encoder(size:str="b2", # PVT-v2 size, 'b0'..'b5'
                 pretrained:bool=False, # load timm's ImageNet-1k weights (needs network access or timm's cache)
                 weights:str|Path|None=None, # a local weights file instead (timm or official PVTv2 naming)
@@ -71,13 +90,8 @@ def pvt_encoder(size:str="b2", # PVT-v2 size, 'b0'..'b5'
     if size not in PVT_SIZES: raise ValueError(f"Unknown PVT-v2 size {size!r}; use one of {PVT_SIZES}")
     if pretrained and weights is not None: raise ValueError("Give either pretrained=True or weights=PATH, not both")
     name = f"pvt_v2_{size}"
-    try: body = timm.create_model(name, pretrained=pretrained, num_classes=0, drop_path_rate=drop_path_rate)
-    except Exception as e:
-        if not pretrained: raise
-        raise RuntimeError(f"Could not fetch the ImageNet weights of {name} from the Hugging Face hub "
-                           f"({type(e).__name__}). Without network access, download timm's '{name}.in1k' weights "
-                           f"(or the official PVTv2 '{name}.pth') elsewhere and pass weights=PATH, "
-                           "or use pretrained=False.") from e
+    body = timm_backbone(name, pretrained, files=f"timm's '{name}.in1k' weights (or the official PVTv2 '{name}.pth')",
+                         num_classes=0, drop_path_rate=drop_path_rate)  # a local file: official names, loaded below
     enc = PVTEncoder(body, name)
     return load_backbone_weights(enc, weights) if weights is not None else enc
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-import timm
 from timm.layers import LayerNorm2d
 from timm.models.pvt_v2 import PyramidVisionTransformerV2
-from .encoder import PVTEncoder, load_backbone_weights, lite0_encoder
+from .encoder import PVTEncoder, load_backbone_weights, lite0_encoder, timm_backbone
 from .layers import resize, pos_weight, widen_stem
 from .mesorch_variants import EXTRACTORS, CNN_FAMILIES, TRANSFORMER_FAMILIES, SMALL_BACKBONES
 from .mesorch_variants import TABLE_OVERRIDES, small_name, build_extractor
@@ -55,12 +54,7 @@ class ConvNeXtEncoder(nn.Module):
                  keep_head:bool=True, # keep timm's unused classification head (the released full model does)
                 ):
         super().__init__()
-        try: body = timm.create_model(name, pretrained=pretrained)
-        except Exception as e:
-            if not pretrained: raise
-            raise RuntimeError(f"Could not fetch the ImageNet weights of {name} from the Hugging Face hub "
-                               f"({type(e).__name__}). Without network access pass a local file as "
-                               "conv_weights=PATH, or pretrained=False.") from e
+        body = timm_backbone(name, pretrained, flags=("conv_pretrained", "conv_weights"))  # its file: loaded below
         if weights is not None:
             sd = torch.load(weights, map_location="cpu", weights_only=True)
             sd = sd.get("model", sd.get("state_dict", sd))

@@ -6,20 +6,19 @@
 from __future__ import annotations
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
-import timm
 from timm.layers import LayerNorm2d
 from ..numerics.dct import dct_filter
 from ..numerics.sobel import sobel
 from .layers import widen_stem
-from .encoder import PVTEncoder, CNNEncoder, load_backbone_weights
+from .encoder import PVTEncoder, CNNEncoder, load_backbone_weights, timm_backbone
 
 # %% auto #0
 __all__ = ['EXTRACTORS', 'SRM_KERNELS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'NOISEPRINT_SOURCE', 'SWIN_CPU', 'TABLE8_EXTRACTORS',
            'TABLE5_CNNS', 'TABLE5_TRANSFORMERS', 'CNN_FAMILIES', 'TRANSFORMER_FAMILIES', 'SMALL_BACKBONES',
            'TABLE8_VARIANTS', 'TABLE5_VARIANTS', 'VARIANT_TABLES', 'TABLE_OVERRIDES', 'DCTViews', 'BayarConv',
            'SRMFilter', 'SobelMagnitude', 'noiseprint_state_dict', 'dncnn', 'NoisePrintPP', 'build_extractor',
-           'timm_backbone', 'resnet_encoder', 'pvt_transformer', 'SwinEncoder', 'swin_encoder', 'ViTPyramid',
-           'vit_pyramid', 'small_name', 'cost_options']
+           'resnet_encoder', 'pvt_transformer', 'SwinEncoder', 'swin_encoder', 'ViTPyramid', 'vit_pyramid',
+           'small_name', 'cost_options']
 
 # %% ../../nbs/models/15a_mesorch_variants.ipynb #8525145d
 EXTRACTORS = ("dct", "bayar", "srm", "sobel", "noiseprint")
@@ -167,24 +166,6 @@ def build_extractor(name:str="dct", # one of `EXTRACTORS`
 # %% ../../nbs/models/15a_mesorch_variants.ipynb #9596072b
 _CNN_FLAGS, _TRANSFORMER_FLAGS = ("conv_pretrained", "conv_weights"), ("transformer_pretrained", "transformer_weights")
 
-def timm_backbone(name:str, # timm model name
-                  pretrained:bool=False, # ImageNet weights from the Hugging Face hub
-                  weights=None, # or a local weights file (timm's loader adapts it, e.g. position embeddings)
-                  flags:tuple=_TRANSFORMER_FLAGS, # the configuration fields to name in the offline error
-                  **kwargs, # more `timm.create_model` arguments
-                 )->nn.Module:
-    "A timm model with ImageNet weights from the hub or from a local file, and a clear error offline."
-    if weights is not None:
-        p = Path(weights)
-        if not p.is_file(): raise FileNotFoundError(2, f"{flags[1]}: weights file not found", str(p))
-        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay=dict(file=str(p)), **kwargs)
-    try: return timm.create_model(name, pretrained=pretrained, **kwargs)
-    except Exception as e:
-        if not pretrained: raise
-        raise RuntimeError(f"Could not fetch the ImageNet weights of {name} from the Hugging Face hub "
-                           f"({type(e).__name__}). Without network access pass a local file as {flags[1]}=PATH, "
-                           f"or {flags[0]}=False.") from e
-
 def resnet_encoder(name:str="resnet50", # a plain timm ResNet: resnet18 ... resnet152
                    pretrained:bool=False, # timm's ImageNet weights
                    weights=None, # or a local file
@@ -208,7 +189,7 @@ def pvt_transformer(size:str="b3", # PVT-v2 size b0..b5
                    )->PVTEncoder:
     "timm's PVT-v2 returning its four stage maps, stem widened to `in_chans`."
     name = f"pvt_v2_{size}"
-    body = timm_backbone(name, pretrained, None, num_classes=0, drop_path_rate=drop_path_rate)
+    body = timm_backbone(name, pretrained, None, _TRANSFORMER_FLAGS, num_classes=0, drop_path_rate=drop_path_rate)
     enc = PVTEncoder(body, name)
     if weights is not None: load_backbone_weights(enc, weights)
     body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)
@@ -242,8 +223,8 @@ def swin_encoder(name:str="swin_small_patch4_window7_224", # a timm Swin name, o
     base, arch = SWIN_CPU.get(name, (name, {}))
     if arch and (pretrained or weights is not None):
         raise ValueError(f"{name} is a CPU-sized Swin defined here: no ImageNet weights exist for it")
-    body = timm_backbone(base, pretrained, weights, num_classes=0, img_size=img_size, dynamic_img_size=True,
-                         drop_path_rate=drop_path_rate, **arch)
+    body = timm_backbone(base, pretrained, weights, _TRANSFORMER_FLAGS, num_classes=0, img_size=img_size,
+                         dynamic_img_size=True, drop_path_rate=drop_path_rate, **arch)
     body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)
     return SwinEncoder(body, name)
 
@@ -283,8 +264,8 @@ def vit_pyramid(name:str="vit_base_patch16_224.mae", # a timm ViT name (the tag 
                 drop_path_rate:float=.1, # stochastic depth
                )->ViTPyramid:
     "timm's ViT at `img_size` (dynamic input size) with a simple feature pyramid, patch embedding widened."
-    body = timm_backbone(name, pretrained, weights, num_classes=0, img_size=img_size, dynamic_img_size=True,
-                         drop_path_rate=drop_path_rate)
+    body = timm_backbone(name, pretrained, weights, _TRANSFORMER_FLAGS, num_classes=0, img_size=img_size,
+                         dynamic_img_size=True, drop_path_rate=drop_path_rate)
     body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)
     return ViTPyramid(body, name)
 
