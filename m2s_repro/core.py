@@ -15,7 +15,7 @@ import torch
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model',
            'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output', 'clear_own', 'check_tensor',
-           'check_same_shape', 'repo_root', 'replace_fields']
+           'check_same_shape', 'repo_root', 'replace_fields', 'release_memory']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -229,3 +229,11 @@ def replace_fields(obj, # a dataclass instance
     known = {f.name for f in dataclasses.fields(obj)}
     if bad := set(changes) - known: raise ValueError(f"Unknown {what}(s) {sorted(bad)}; known: {sorted(known)}")
     return dataclasses.replace(obj, **changes)
+
+# %% ../nbs/00_core.ipynb #384382fa
+def release_memory()->None:
+    "Collect garbage and hand freed heap back to the OS (glibc's `malloc_trim`): for processes that build big models."
+    import ctypes, gc
+    gc.collect()
+    try: ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError): pass  # not glibc: the memory stays with this process until it exits

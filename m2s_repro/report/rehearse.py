@@ -206,6 +206,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
             )->dict:
     "The paper profile on fake data: plan and estimate first, then every table: dict(plan, estimate, status, failed)."
     from m2s_repro.report.reproduce import reproduce, TABLES, check_results_folder
+    from m2s_repro.core import release_memory
     names = list(QUICK) if quick else (tables or [t for t in TABLES if TABLES[t]["profiles"]["paper"] is not None])
     check_results_folder(Path(out))
     work = Path(work)
@@ -228,6 +229,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
     with patch.dict(os.environ, env):
         runs, failed = plan(names, "paper", data_root, level, overrides, progress)
         est = estimate(runs, steps=1 if quick else steps, progress=progress)
+        release_memory()  # the timed full-size models: the table kernels need it (Table 5's rows: ~12 GB)
         if progress: print_plan(est, failed)
         status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, skip_bad=True,
                            rehearse=level, overrides=overrides, progress=progress, mit_weights=mit,

@@ -9,7 +9,7 @@ from multiprocessing.util import Finalize
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from ..core import provenance, save_json
+from ..core import provenance, save_json, release_memory
 from ..numerics.metrics import image_metrics, format_mean_std
 from ..train.recipes import Recipe, get_recipe, REHEARSALS
 from ..models import model_names
@@ -115,6 +115,7 @@ def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
                       f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}",
                       file=sys.stderr, flush=True)
         elif progress: print(f"[{k + 1}/{len(jobs)}] {s} fold {f}: complete run reused", file=sys.stderr, flush=True)
+        release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
         rows.append(dict(variant=s, model=r.model, fold=f, epochs=info["epochs_done"],
                          seconds=round(info["seconds"], 1), best=info["best_score"]))
         cks.setdefault(s, []).append(rd / "best.pth")
@@ -315,7 +316,8 @@ def plot_variants(scores:pd.DataFrame, # per-fold scores (fold, dataset, variant
                 errorbar="sd" if scores.fold.nunique() > 1 else None, ax=ax)
     ax.set(xlabel="", ylabel=f"{metric.upper()} x100", title=title)
     ax.tick_params(axis="x", labelsize=8, rotation=20)
-    ax.legend(fontsize=7, title=None)
+    many = scores.variant.nunique() > 8  # a legend that would cover the bars goes to the right of the axes
+    ax.legend(fontsize=7, title=None, **(dict(loc="upper left", bbox_to_anchor=(1.01, 1)) if many else {}))
     ax.figure.tight_layout()
     return ax.figure
 
