@@ -12,10 +12,10 @@ from ..data.datasets import find_datasets, scan, DataError
 from ..data.check import check
 from ..models import build_model, without_downloads
 from ..train.recipes import RECIPES, LOCAL_WEIGHTS
+from .study import run_specs, hub_starts
 
 # %% auto #0
-__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'run_specs', 'hub_starts', 'weight_rows', 'disk_rows', 'memory_rows',
-           'doctor']
+__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'memory_rows', 'doctor']
 
 # %% ../../nbs/report/46_doctor.ipynb #76440a09
 def _row(check:str, status:str, detail:str)->dict: return dict(check=check, status=status, detail=detail)
@@ -119,33 +119,6 @@ def _recipes(tables:list, profile:str)->list:
             n = n.partition("@")[0]
             if n not in names: names.append(n)
     return names
-
-def run_specs(tables:list, profile:str)->list:
-    "Every run spec ('recipe' or 'recipe@model') the tables train under a profile, a variant table's rows included."
-    from m2s_repro.report.reproduce import TABLES
-    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
-    out = []
-    for t in tables:
-        p = TABLES[t]["profiles"].get(profile) or {}
-        specs = [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]
-        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting (its `spec_of`)
-            full, rf = RECIPES[p["RECIPE"]].model == "mesorch", p.get("RECIPE_FOR", {})
-            for s, m in VARIANT_TABLES[p["TABLE"]].items():
-                if p.get("SETTINGS") is None or s in p["SETTINGS"]:
-                    r, m = rf.get(s, p["RECIPE"]), m if full else small_name(m)
-                    specs.append(r if RECIPES[r].model == m else f"{r}@{m}")
-            specs += list(p.get("EXTRA", {}).values())
-        out += [s for s in specs if s not in out]
-    return out
-
-def hub_starts(spec:str)->list:
-    "The timm models whose ImageNet weights a run loads from the hub."
-    from m2s_repro.report.study import recipe_for
-    from m2s_repro.models.mesorch import hub_downloads, mesorch_config
-    r = recipe_for(spec)
-    if r.model.startswith("mesorch"): return hub_downloads(mesorch_config(r.model, **r.model_options))
-    o = r.model_options
-    return [f"pvt_v2_{o.get('backbone', 'b2')}"] if o.get("pretrained") and o.get("backbone", "b2") != "lite0" else []
 
 def _file_row(name:str, path, needed_by:list, missing:str, fail_if_missing:bool=False)->dict:
     "ok / FAIL for a weight file that was given; warn (or FAIL) with what happens without it."

@@ -217,7 +217,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
         weights = work / "weights"
         if find_text_table(weights) is None: rehearsal_weights(weights)
     hub, mit, noiseprint = work / "hub", work / "mit_b3.pth", work / "noiseprint++.th"
-    from m2s_repro.report.doctor import run_specs, hub_starts
+    from m2s_repro.report.study import run_specs, hub_starts
     rehearsal_hub(hub, sorted({n for s in run_specs(names, "paper") for n in hub_starts(s)}))  # those not there yet
     if not mit.exists(): rehearsal_mit(mit)
     if not noiseprint.exists(): rehearsal_noiseprint(noiseprint)

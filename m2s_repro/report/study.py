@@ -11,18 +11,19 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from ..core import provenance, save_json, release_memory
 from ..numerics.metrics import image_metrics, format_mean_std
-from ..train.recipes import Recipe, get_recipe, REHEARSALS
+from ..train.recipes import Recipe, get_recipe, REHEARSALS, RECIPES
 from ..models import model_names
 from ..train.learner import train_run, run_dir_for, data_of, build_data
 from ..evaluation.evaluate import seen_unseen, fold_table
 from .published import published
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for', 'run_scheme',
-           'PlanOnly', 'plan_runs', 'train_runs', 'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'temporary_runs',
-           'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'mean_std', 'beside_published',
-           'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness', 'robustness_study',
-           'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record', 'keep_checkpoint']
+__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for', 'run_specs',
+           'hub_starts', 'run_scheme', 'PlanOnly', 'plan_runs', 'train_runs', 'with_unseen_avg', 'evaluate_runs',
+           'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores',
+           'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness',
+           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record',
+           'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -39,6 +40,32 @@ def recipe_for(spec:str, # 'recipe' or 'recipe@model'
         raise ValueError(f"{spec!r}: recipe {name!r} trains a {r.model!r} model, "
                          f"whose options do not fit {model!r}; use a {_family(model)} recipe")
     return get_recipe(name, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
+
+def run_specs(tables:list, profile:str)->list:
+    "Every run spec ('recipe' or 'recipe@model') the tables train under a profile, a variant table's rows included."
+    from m2s_repro.report.reproduce import TABLES
+    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
+    out = []
+    for t in tables:
+        p = TABLES[t]["profiles"].get(profile) or {}
+        specs = [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]
+        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting (its `spec_of`)
+            full, rf = RECIPES[p["RECIPE"]].model == "mesorch", p.get("RECIPE_FOR", {})
+            for s, m in VARIANT_TABLES[p["TABLE"]].items():
+                if p.get("SETTINGS") is None or s in p["SETTINGS"]:
+                    r, m = rf.get(s, p["RECIPE"]), m if full else small_name(m)
+                    specs.append(r if RECIPES[r].model == m else f"{r}@{m}")
+            specs += list(p.get("EXTRA", {}).values())
+        out += [s for s in specs if s not in out]
+    return out
+
+def hub_starts(spec:str)->list:
+    "The timm models whose ImageNet weights a run loads from the hub."
+    from m2s_repro.models.mesorch import hub_downloads, mesorch_config
+    r = recipe_for(spec)
+    if r.model.startswith("mesorch"): return hub_downloads(mesorch_config(r.model, **r.model_options))
+    o = r.model_options
+    return [f"pvt_v2_{o.get('backbone', 'b2')}"] if o.get("pretrained") and o.get("backbone", "b2") != "lite0" else []
 
 
 # %% ../../nbs/report/44_study.ipynb #e8882b71
