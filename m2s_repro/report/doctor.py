@@ -11,7 +11,7 @@ import pandas as pd, torch
 from ..data.datasets import find_datasets, scan, DataError
 from ..data.check import check
 from ..models import build_model, without_downloads
-from ..train.recipes import RECIPES, LOCAL_WEIGHTS
+from ..train.recipes import RECIPES, LOCAL_WEIGHTS, local_weight_files
 from .study import run_specs, hub_starts
 
 # %% auto #0
@@ -140,11 +140,9 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
     rows, offline = [], os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
     files = dict(mit_weights=mit_weights, noiseprint_weights=noiseprint_weights)
     hub, users = {}, {k: [] for k in LOCAL_WEIGHTS}
-    with patch.dict(os.environ, {LOCAL_WEIGHTS[k][0]: "given" for k in LOCAL_WEIGHTS}):  # who would read each file
-        for s in run_specs(tables, profile):
-            for name in hub_starts(s): hub.setdefault(name, []).append(s)
-            for k in LOCAL_WEIGHTS:
-                if k in recipe_for(s).model_options: users[k].append(s)
+    for s in run_specs(tables, profile):
+        for name in hub_starts(s): hub.setdefault(name, []).append(s)
+        for k in local_weight_files(recipe_for(s)): users[k].append(s)
     for name, specs in hub.items():
         repo = get_pretrained_cfg(name).hf_hub_id
         hit = next((p for f in ("model.safetensors", "pytorch_model.bin")

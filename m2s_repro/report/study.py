@@ -11,19 +11,19 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from ..core import provenance, save_json, release_memory
 from ..numerics.metrics import image_metrics, format_mean_std
-from ..train.recipes import Recipe, get_recipe, REHEARSALS, RECIPES
+from ..train.recipes import Recipe, get_recipe, REHEARSALS
 from ..models import model_names
 from ..train.learner import train_run, run_dir_for, data_of, build_data
 from ..evaluation.evaluate import seen_unseen, fold_table
 from .published import published
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for', 'run_specs',
-           'hub_starts', 'run_scheme', 'PlanOnly', 'plan_runs', 'train_runs', 'with_unseen_avg', 'evaluate_runs',
-           'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores',
-           'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'published_robustness',
-           'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread', 'record',
-           'keep_checkpoint']
+__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for',
+           'variant_specs', 'run_specs', 'hub_starts', 'run_scheme', 'PlanOnly', 'plan_runs', 'train_runs',
+           'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask',
+           'fit_fixed_mask', 'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants',
+           'plot_beside', 'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table',
+           'rerun_spread', 'record', 'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #3df8e442
 def _family(model:str)->str: return model.split("-")[0]
@@ -41,21 +41,35 @@ def recipe_for(spec:str, # 'recipe' or 'recipe@model'
                          f"whose options do not fit {model!r}; use a {_family(model)} recipe")
     return get_recipe(name, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
 
+def variant_specs(table:str, # a published Mesorch table: "T8" (extractors) or "T5" (backbone pairs)
+                  recipe:str, # the recipe every row trains with; its model's size (full or CPU) picks the variants
+                  row_recipes:dict=None, # {published setting: recipe} for rows that need another (RECIPE_FOR)
+                  settings:list=None, # the published settings to run; None: every one
+                 )->dict:
+    "{published setting: 'recipe', or 'recipe@model' when the row's model is not the recipe's own} of a variant table."
+    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
+    if table not in VARIANT_TABLES: raise ValueError(f"TABLE={table!r}: use one of {sorted(VARIANT_TABLES)}")
+    variants, row_recipes = VARIANT_TABLES[table], row_recipes or {}
+    settings = list(variants) if settings is None else list(settings)
+    unknown = [s for s in settings + list(row_recipes) if s not in variants]
+    if unknown: raise ValueError(f"{table} has no setting(s) {unknown}; it has {list(variants)}")
+    full_size = recipe_for(recipe).model == "mesorch"  # else the CPU-sized twins (`mesorch-small-*`)
+    out = {}
+    for s in settings:
+        r, m = row_recipes.get(s, recipe), variants[s] if full_size else small_name(variants[s])
+        out[s] = r if recipe_for(r).model == m else f"{r}@{m}"
+    return out
+
 def run_specs(tables:list, profile:str)->list:
     "Every run spec ('recipe' or 'recipe@model') the tables train under a profile, a variant table's rows included."
     from m2s_repro.report.reproduce import TABLES
-    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
     out = []
     for t in tables:
         p = TABLES[t]["profiles"].get(profile) or {}
         specs = [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]
-        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting (its `spec_of`)
-            full, rf = RECIPES[p["RECIPE"]].model == "mesorch", p.get("RECIPE_FOR", {})
-            for s, m in VARIANT_TABLES[p["TABLE"]].items():
-                if p.get("SETTINGS") is None or s in p["SETTINGS"]:
-                    r, m = rf.get(s, p["RECIPE"]), m if full else small_name(m)
-                    specs.append(r if RECIPES[r].model == m else f"{r}@{m}")
-            specs += list(p.get("EXTRA", {}).values())
+        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting, and its extra rows
+            specs += [*variant_specs(p["TABLE"], p["RECIPE"], p.get("RECIPE_FOR"), p.get("SETTINGS")).values(),
+                      *p.get("EXTRA", {}).values()]
         out += [s for s in specs if s not in out]
     return out
 

@@ -12,8 +12,8 @@ from fastai.optimizer import OptimWrapper
 from ..core import replace_fields
 
 # %% auto #0
-__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'rehearsal', 'with_local_weights',
-           'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
+__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'rehearsal', 'local_weight_files',
+           'with_local_weights', 'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -85,20 +85,21 @@ _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profi
            note="m2sformer-cpu with the released encoder family (PVT-v2-B0) from scratch"),
 ]
 _MINI = dict(epochs=4, train_items=400, valid_items=100)
+_MESORCH_PAPER = Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12,
+                        accum=2, epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True,
+                        mixed_precision=False, augment=True, data="protocol-cat",
+                        note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT (1,840 draws "
+                             "per set and epoch), best.pth by CASIAv1 F1 as released; MiT-B3 weights: model_options "
+                             "mit_weights=PATH")
 
 RECIPES = {r.name: r for r in [
     Recipe("m2sformer-paper", "m2sformer", dict(pretrained=True),
            note="released configuration (AdamW; the paper says Adam)"),
-    Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12, accum=2,
-           epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True, mixed_precision=False,
-           augment=True, data="protocol-cat",
-           note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT (1,840 draws per set and "
-                "epoch), best.pth by CASIAv1 F1 as released; MiT-B3 weights: model_options mit_weights=PATH"),
-    Recipe("mesorch-paper-t5", "mesorch", dict(conv_pretrained=True, transformer_pretrained=True), protocol="benco",
-           size=512, bs=12, accum=2, epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True,
-           mixed_precision=False, augment=True, data="protocol-cat",
-           note="mesorch-paper with ImageNet weights for both branches of every Table 5 pair (timm's for ResNet-50, "
-                "PVT-v2-B3, Swin-S and MAE's ViT-B; SegFormer's mit_b3.pth, which this recipe requires)"),
+    _MESORCH_PAPER,
+    _MESORCH_PAPER.with_(name="mesorch-paper-t5", model_options=dict(conv_pretrained=True, transformer_pretrained=True),
+                         note="mesorch-paper with ImageNet weights for both branches of every Table 5 pair (timm's for "
+                              "ResNet-50, PVT-v2-B3, Swin-S and MAE's ViT-B; SegFormer's mit_b3.pth, which this recipe "
+                              "requires)"),
     *_CPU,
     *(cpu.with_(name=cpu.name.replace("-cpu", "-mini"), **_MINI, note=f"{cpu.name} at the mini profile's budget")
       for cpu in _CPU),
@@ -132,16 +133,21 @@ LOCAL_WEIGHTS = {  # Mesorch option: (the variable `reproduce` sets, which model
     "mit_weights": ("M2S_MIT_WEIGHTS", "SegFormer's ImageNet mit_b3.pth, for a full-size MiT-B3 Transformer branch"),
     "noiseprint_weights": ("M2S_NOISEPRINT_WEIGHTS", "TruFor's NoisePrint++ weights, for the NoisePrint++ extractor")}
 
-def with_local_weights(r:Recipe, # a recipe
-                      )->Recipe:
-    "`r` with the weight files `reproduce --mit-weights / --noiseprint-weights` name, where its model reads them."
-    if not r.model.startswith("mesorch"): return r
+def local_weight_files(r:Recipe, # a recipe
+                      )->list:
+    "The options of `LOCAL_WEIGHTS` whose file `r`'s model reads: a full-size MiT-B3 branch, the NoisePrint++ view."
+    if not r.model.startswith("mesorch"): return []
     from m2s_repro.models.mesorch import mesorch_config
     cfg = mesorch_config(r.model, **r.model_options)
     uses = dict(mit_weights=cfg.transformer == "segformer" and cfg.mit == "b3" and max(cfg.scales) >= 4,
                 noiseprint_weights=cfg.extractor == "noiseprint")
-    add = {k: os.environ[v] for k, (v, _) in LOCAL_WEIGHTS.items()
-           if uses[k] and os.environ.get(v) and getattr(cfg, k) is None}
+    return [k for k in LOCAL_WEIGHTS if uses[k]]
+
+def with_local_weights(r:Recipe, # a recipe
+                      )->Recipe:
+    "`r` with the weight files `reproduce --mit-weights / --noiseprint-weights` name, where its model reads them."
+    add = {k: os.environ[v] for k in local_weight_files(r) for v in [LOCAL_WEIGHTS[k][0]]
+           if os.environ.get(v) and r.model_options.get(k) is None}
     return r.with_(model_options={**r.model_options, **add}) if add else r
 
 def get_recipe(name:str, # a key of `RECIPES`
