@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .readers import DataError, read_image, read_mask
-from .perturb import perturb, ROBUSTNESS
+from .perturb import perturb, ROBUSTNESS, TRAIN_AUGMENTS
 from .synth import make_item, DOMAINS
 
 # %% auto #0
@@ -72,10 +72,18 @@ def benco_transform(img:np.ndarray, # (H, W, 3) uint8 image
 TRANSFORMS = {"m2s": (m2s_transform, 256), "benco": (benco_transform, 512)}
 
 # %% ../../nbs/data/07d_loaders.ipynb #12ec2784
-def _apply(img, mask, transform, size, perturbation, seed, i):
+def _apply(img, mask, transform, size, perturbation, seed, i, augment=None):
+    if augment is not None:  # a training augmentation: fresh draws every time, from torch's (seeded, saved) stream
+        img, mask = augment(img, mask, np.random.default_rng(int(torch.randint(2**62, ()))))
     if perturbation is not None and perturbation[1]:
         img = perturb(img, perturbation[0], perturbation[1], np.random.default_rng([seed, i, 7]))
     return transform(img, mask, size)
+
+def _check_augment(name):
+    if name is None: return None
+    if name not in TRAIN_AUGMENTS:
+        raise ValueError(f"Unknown augmentation {name!r}; use one of {sorted(TRAIN_AUGMENTS)}")
+    return TRAIN_AUGMENTS[name]
 
 def _check_perturbation(p):
     if p is None: return None
@@ -91,12 +99,14 @@ class ForgeryDataset(Dataset):
                  size:int|None=None, # output side; default: the protocol's (256 or 512)
                  perturbation:tuple|None=None, # (kind, value) robustness perturbation, at original resolution
                  seed:int=0, # with the index, seeds each item's perturbation
+                 augment:str|None=None, # a training augmentation of `TRAIN_AUGMENTS` ('benco'), drawn anew each time
                  **kw, # passed to the transform, e.g. `mode='pad'` for 'benco'
                 ):
         if protocol not in TRANSFORMS:
             raise ValueError(f"Unknown protocol {protocol!r}; use one of {sorted(TRANSFORMS)}")
         if not records: raise ValueError("no records: the data set is empty (or everything was filtered out)")
         self.records, self.seed, self.perturbation = list(records), seed, _check_perturbation(perturbation)
+        self.augment = _check_augment(augment)
         tf, s = TRANSFORMS[protocol]
         self.size = size or s
         self.transform = (lambda i, m, s: tf(i, m, s, **kw)) if kw else tf
@@ -116,7 +126,7 @@ class ForgeryDataset(Dataset):
         return img, m
     def __getitem__(self, i:int):
         img, m = self.load(i)
-        return _apply(img, m, self.transform, self.size, self.perturbation, self.seed, i)
+        return _apply(img, m, self.transform, self.size, self.perturbation, self.seed, i, self.augment)
 
 class SynthDataset(Dataset):
     "Synthetic forgeries made on the fly from the bundled photos (`06_synth`)."
@@ -128,17 +138,18 @@ class SynthDataset(Dataset):
                  protocol:str="m2s", # 'm2s' or 'benco': whose transform
                  out_size:int|None=None, # output side; default: `size` for 'm2s', 512 for 'benco'
                  perturbation:tuple|None=None, # (kind, value) robustness perturbation
+                 augment:str|None=None, # a training augmentation of `TRAIN_AUGMENTS` ('benco'), drawn anew each time
                 ):
         if domain not in DOMAINS: raise ValueError(f"Unknown domain {domain!r}; use one of {sorted(DOMAINS)}")
         self.n, self.domain, self.size, self.seed = n, domain, size, seed
-        self.perturbation = _check_perturbation(perturbation)
+        self.perturbation, self.augment = _check_perturbation(perturbation), _check_augment(augment)
         self.transform, s = TRANSFORMS[protocol]
         self.out_size = out_size or (size if protocol == "m2s" else s)
     def __len__(self): return self.n
     def __getitem__(self, i:int):
         it = make_item(self.seed, i, self.size, self.domain)
         return _apply(it["image"], it["mask"] * np.uint8(255), self.transform, self.out_size, self.perturbation,
-                      self.seed, i)
+                      self.seed, i, self.augment)
 
 # %% ../../nbs/data/07d_loaders.ipynb #1d195f2f
 class BalancedSets(Dataset):
@@ -183,6 +194,7 @@ def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its
                   size:int|None=None, # output side (default: the protocol's)
                   data_root=None, # where to look for sub-sets whose listed path does not exist
                   on_bad:str="raise", # unusable files: 'raise' or 'skip'
+                  augment:str|None=None, # every sub-set's training augmentation (`TRAIN_AUGMENTS`), e.g. 'benco'
                  )->tuple:
     "([dataset per sub-set], [their names]) of a Protocol-CAT list, each read and checked like any data set."
     import json
@@ -202,7 +214,7 @@ def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its
         if not p.exists():
             missing.append(str(p))
             continue
-        sets.append(ForgeryDataset(select(scan(p, kinds[cls]), on_bad), protocol, size))
+        sets.append(ForgeryDataset(select(scan(p, kinds[cls]), on_bad), protocol, size, augment=augment))
         names.append(p.name if p.is_dir() else p.stem)  # a folder's name keeps its dots (CASIA2.0)
     if missing: raise DataError(Path(path), f"{len(missing)} sub-sets not found: {', '.join(missing)}"
                                 + ("" if data_root else " (give data_root to look for them there)"))

@@ -18,6 +18,7 @@ from ..models import build_model, build_loss, without_downloads
 from ..numerics.metrics import m2s_metrics, benco_metrics
 from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
 from ..data.loaders import ForgeryDataset, SynthDataset, BalancedDL, forgery_dls
+from ..data.perturb import TRAIN_AUGMENTS
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'released_model',
@@ -36,10 +37,11 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
                on_bad:str="raise", # bad files in a real set: 'raise' (stop with the list) or 'skip' them
               )->tuple:
     "(train dataset, held-out dataset, description) for one run."
+    per_item = recipe.augment if isinstance(recipe.augment, str) else None  # the training set's own augmentation
     if recipe.data == "synthetic":
         f = fold or 0
         tr = SynthDataset(recipe.train_items, recipe.train_domain, recipe.synth_size, seed=1000 * f + seed,
-                          protocol=recipe.protocol, out_size=recipe.size)
+                          protocol=recipe.protocol, out_size=recipe.size, augment=per_item)
         va = SynthDataset(recipe.valid_items, recipe.train_domain, recipe.synth_size, seed=1000 * f + seed + 500,
                           protocol=recipe.protocol, out_size=recipe.size)
         return tr, va, dict(kind="synthetic", domain=recipe.train_domain, fold=fold, train=len(tr), valid=len(va),
@@ -56,7 +58,7 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
             raise FileNotFoundError(errno.ENOENT, f"recipe {recipe.name!r} trains on Protocol-CAT: its list "
                                     f"{recipe.balanced_json} (IMDL-BenCo's [class_name, path] JSON) is not under "
                                     "--data-root", str(lst))
-        sets, names = balanced_sets(lst, recipe.protocol, recipe.size, data_root, on_bad)
+        sets, names = balanced_sets(lst, recipe.protocol, recipe.size, data_root, on_bad, per_item)
         found = find_datasets(data_root)
         if recipe.valid_set not in found:
             raise ValueError(f"recipe {recipe.name!r} picks best.pth on {recipe.valid_set}, not found under "
@@ -79,7 +81,8 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
         print(f"wrote folds to {ff}", file=sys.stderr)
     folds = load_folds(ff, recs, s.root)
     tr, va = fold_split(recs, folds, fold, s.root)
-    return (ForgeryDataset(tr, recipe.protocol, recipe.size), ForgeryDataset(va, recipe.protocol, recipe.size),
+    return (ForgeryDataset(tr, recipe.protocol, recipe.size, augment=per_item),
+            ForgeryDataset(va, recipe.protocol, recipe.size),
             dict(kind="real", dataset=s.dataset, root=s.root, fold=fold, k=k, folds_file=str(ff),
                  fingerprint=folds["fingerprint"], train=len(tr), valid=len(va)))
 
@@ -133,7 +136,7 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
     opts = {**recipe.model_options, **(model_options or {})}
     model = build_model(recipe.model, **opts)
     loss = build_loss(recipe.model, **recipe.loss_options)
-    dls = forgery_dls(train_ds, valid_ds, bs=recipe.bs, num_workers=recipe.num_workers, augment=recipe.augment,
+    dls = forgery_dls(train_ds, valid_ds, bs=recipe.bs, num_workers=recipe.num_workers, augment=recipe.augment is True,
                       device=device, seed=seed)
     metrics = m2s_metrics() if recipe.protocol == "m2s" else benco_metrics()
     metrics = metrics + [LossPart(p) for p in ("region", "prior", "edge") if getattr(loss, p, False) is True]
@@ -372,6 +375,8 @@ def check_recipe(r:Recipe, # the recipe about to be trained
     if r.data == "synthetic":
         bad += [f"{k}={getattr(r, k)!r}" for k in ("train_items", "valid_items") if getattr(r, k) < 1]
     if r.size % 32: bad.append(f"size={r.size} (must be a multiple of 32)")
+    if r.augment not in (False, True, *TRAIN_AUGMENTS):
+        bad.append(f"augment={r.augment!r} (False, True or one of {sorted(TRAIN_AUGMENTS)})")
     if bad: raise ValueError(f"recipe {r.name!r} cannot train with {', '.join(bad)} (check --set)")
     return r
 

@@ -35,7 +35,7 @@ class Recipe:
     no_decay_bias_norm:bool = False     # timm's rule: no weight decay on biases and norm weights
     mixed_precision:bool = True         # on CUDA only; CPU runs in fp32
     channels_last:bool = False          # on CUDA only
-    augment:bool = False                # dihedral flips/rotations on the device
+    augment:bool|str = False            # True: dihedral flips/rotations on the device; 'benco': IMDL-BenCo's per item
     data:str = "real"                   # 'real' (a data set + folds), 'synthetic', or 'protocol-cat' (IMDL-BenCo's)
     train_items:int = 0                 # synthetic: forgeries per epoch
     valid_items:int = 0                 # synthetic: held-out forgeries (seen photos, other seeds)
@@ -87,7 +87,7 @@ _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profi
 _MINI = dict(epochs=4, train_items=400, valid_items=100)
 _MESORCH_PAPER = Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12,
                         accum=2, epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True,
-                        mixed_precision=False, augment=True, data="protocol-cat",
+                        mixed_precision=False, augment="benco", data="protocol-cat",
                         note="released scripts: 4 GPUs x 12, accumulation 2; IMDL-BenCo's Protocol-CAT (1,840 draws "
                              "per set and epoch), best.pth by CASIAv1 F1 as released; MiT-B3 weights: model_options "
                              "mit_weights=PATH")
