@@ -15,7 +15,7 @@ import torch
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model',
            'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output', 'clear_own', 'check_tensor',
-           'check_same_shape', 'repo_root', 'replace_fields', 'release_memory']
+           'check_same_shape', 'repo_root', 'replace_fields', 'release_memory', 'Context']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -237,3 +237,29 @@ def release_memory()->None:
     gc.collect()
     try: ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError): pass  # not glibc: the memory stays with this process until it exits
+
+# %% ../nbs/00_core.ipynb #da7f2b27
+@dataclasses.dataclass(frozen=True)
+class Context:
+    "Settings one command hands to every table, run and data read: arguments, never environment variables."
+    rehearse:str|None = None            # a rehearsal's budget ('full' or 'quick'): paper recipes cut down, outputs marked
+    skip_bad:bool = False               # skip (and list) unusable data files instead of stopping
+    mit_weights:str|None = None         # SegFormer's ImageNet mit_b3.pth (`--mit-weights`), where a model reads it
+    noiseprint_weights:str|None = None  # TruFor's NoisePrint++ weights (`--noiseprint-weights`), where a model reads it
+    device:str|None = None              # where runs train and evaluate; None: `$M2S_DEVICE`, else the best available
+
+    @property
+    def on_bad(self)->str:
+        "What a data read does with an unusable file: 'skip' or 'raise'."
+        return "skip" if self.skip_bad else "raise"
+
+    def to_dict(self)->dict:
+        "The context as plain values (a papermill parameter, a JSON record)."
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def of(cls, value=None, # a Context, its `to_dict()`, or None (the defaults)
+          )->Context:
+        "A Context from what a notebook parameter or a caller holds."
+        if isinstance(value, cls): return value
+        return replace_fields(cls(), "context setting", **(value or {}))

@@ -132,3 +132,30 @@ def test_mesorch_does_not_import_m2sformer_parts():
 def test_subpackage_inits_are_short():
     for f in (ROOT / "m2s_repro").glob("*/__init__.py"):
         assert len(f.read_text().splitlines()) <= 15, f"{f} is long: an __init__ only collects its layer"
+
+
+def test_no_setting_travels_in_the_environment():
+    """Settings are arguments (`core.Context`): no module reads or sets an M2S_* variable but M2S_DEVICE / M2S_DEBUG.
+
+    Found from the source text itself (string literals naming M2S_ variables, and every os.environ / os.getenv use),
+    not from a list kept in the code under test."""
+    import ast, re
+    allowed = {"M2S_DEVICE", "M2S_DEBUG"}
+    named, env_users = [], []
+    for f in (ROOT / "m2s_repro").rglob("*.py"):
+        if f.name == "_modidx.py": continue
+        src = f.read_text()
+        for node in ast.walk(ast.parse(src)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                # a variable's name as a whole string ("M2S_X"), or written as one ("$M2S_X", "M2S_X=1")
+                v = node.value
+                found = ([v] if re.fullmatch(r"M2S_[A-Z_]+", v) else []) + re.findall(r"\$(M2S_[A-Z_]+)", v) \
+                        + re.findall(r"\b(M2S_[A-Z_]+)=", v)
+                named += [(f.name, n) for n in found if n not in allowed and f"\n{n} =" not in src]  # not a constant
+        env_users += [f"{f.relative_to(ROOT)}:{i + 1}: {line.strip()}" for i, line in enumerate(src.splitlines())
+                      if re.search(r"os\.environ|os\.getenv|getenv\(", line)]
+    assert not named, f"M2S_ variables named in the package: {named}"
+    # what still touches the environment: the device default, debug tracebacks, cuBLAS's determinism switch, and the
+    # Hugging Face cache a rehearsal or doctor points timm at (library settings, not ours)
+    for u in env_users:
+        assert re.search(r"M2S_DEVICE|M2S_DEBUG|CUBLAS_WORKSPACE_CONFIG|HF_HUB_", u), f"reads the environment: {u}"

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/data/07b_check.ipynb #e36b6ab5
 from __future__ import annotations
-import json, os, sys, time
+import json, sys, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,14 +126,13 @@ def usable(records:list, # `Record`s of a scan
     return [r for r in records if r.image not in drop and r.mask not in drop and (r.label or not tampered_only)]
 
 def select(s:Scan, # what an adapter found
-           on_bad:str="raise", # 'raise' (stop with the list of bad files) or 'skip' them ($M2S_SKIP_BAD=1: skip)
+           on_bad:str="raise", # 'raise' (stop with the list of bad files) or 'skip' them (`Context.on_bad`)
            tampered_only:bool=False, # also leave authentic images out
            decode:bool=False, # decode every file; False (fast) reads the headers only
            workers:int=2, # threads reading files in parallel
           )->list:
     "The records of a scan that are safe to load; `on_bad` = 'raise' (stop with the list) or 'skip'."
     if on_bad not in ("raise", "skip"): raise ValueError(f"on_bad must be 'raise' or 'skip', got {on_bad!r}")
-    if os.environ.get("M2S_SKIP_BAD") == "1": on_bad = "skip"  # a run-wide choice (`reproduce --skip-bad`)
     rep = check(s, decode=decode, workers=workers)
     bad = rep.bad
     if bad and on_bad == "raise":
@@ -141,7 +140,7 @@ def select(s:Scan, # what an adapter found
         if len(bad) > 30: lst += f"\n  ... {len(bad) - 30} more"
         raise DataError(s.root, f"{len(bad)} bad files in {s.dataset}:\n{lst}\n"
                                 "Fix them, or skip them: --skip-bad (train, evaluate, predict, reproduce), "
-                                "on_bad='skip' in Python, or M2S_SKIP_BAD=1 for a whole run.")
+                                "or on_bad='skip' in Python.")
     recs = usable(s.records, bad, tampered_only)
     if bad:
         n_bad = len(s.missing) + len(s.records) - len(usable(s.records, bad))

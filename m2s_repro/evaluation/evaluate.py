@@ -126,6 +126,7 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
                 bs:int=8, # batch size
                 device=None, # default: `get_device()`
                 progress:bool=False, # report each data set to stderr
+                on_bad:str="raise", # unusable files in a real set (held-out fold and unseen sets): 'raise' or 'skip'
                 **set_kw, # more `scheme_sets` options, e.g. n_synth
                )->tuple[pd.DataFrame, pd.DataFrame]:
     "(per-fold scores, per-image rows) of each fold model on its held-out fold and every unseen set."
@@ -137,9 +138,10 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
         rec = Recipe(**meta["recipe"])
         proto = protocol or rec.protocol
         if sets is None:
-            sets, missing = scheme_sets(scheme, data_root, proto, rec.size, synth_size=rec.synth_size, **set_kw)
+            sets, missing = scheme_sets(scheme, data_root, proto, rec.size, synth_size=rec.synth_size,
+                                        on_bad=on_bad, **set_kw)
             if missing: print(f"not found under {data_root}: {', '.join(missing)} (skipped)", file=sys.stderr)
-        for name, ds in {"seen": data_of(meta)[1], **sets}.items():
+        for name, ds in {"seen": data_of(meta, on_bad)[1], **sets}.items():
             if progress: print(f"fold {meta['fold']}: {name} ({len(ds)} images)", file=sys.stderr, flush=True)
             pi = evaluate(model, ds, bs, device).assign(fold=meta["fold"], dataset=name)
             rows.append(pi)

@@ -4,27 +4,58 @@
 
 # %% ../../nbs/report/44a_cli.ipynb #a807f48a
 from __future__ import annotations
-import sys
+import json, sys
 from pathlib import Path
+from ..core import Context
 
 
 # %% auto #0
-__all__ = ['reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
+__all__ = ['context_of', 'print_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
+def context_of(args, # parsed arguments with --skip-bad, --mit-weights, --noiseprint-weights (and --device)
+               rehearse:str|None=None, # a rehearsal's budget
+              )->Context:
+    "The command's settings (`core.Context`) from its options: what every table, run and data read is handed."
+    return Context(rehearse=rehearse, skip_bad=args.skip_bad, mit_weights=args.mit_weights,
+                   noiseprint_weights=args.noiseprint_weights, device=getattr(args, "device", None))
+
+def print_plan(runs, # `report.plan.plan`'s rows
+               as_json:bool=False, # JSON records instead of a table
+              )->None:
+    "The plan on stdout: one line per run with the tables that use it, and a count on stderr."
+    if as_json:
+        print(json.dumps(runs.to_dict("records"), indent=1))
+        return
+    cols = [c for c in ("folder", "model", "scheme", "epochs", "bs", "size", "state", "tables") if c in runs]
+    print(runs[cols].assign(tables=runs.tables.map(", ".join)).to_string(index=False))
+    shared = int((runs.tables.map(len) > 1).sum())
+    print(f"\n{len(runs)} runs, {shared} of them shared by several tables", file=sys.stderr)
+
 def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
                      )->int:
     "The `m2s-repro reproduce` command."
-    from m2s_repro.report.reproduce import reproduce, TABLES
+    from m2s_repro.report.reproduce import reproduce
+    from m2s_repro.report.plan import TABLES, plan
     if args.list:
-        for t, spec in TABLES.items(): print(f"{t:12s} {spec['notebook']:22s} {spec['title']}")
+        for t, spec in TABLES.items(): print(f"{t:12s} {spec.notebook:22s} {spec.title}")
+        return 0
+    if args.json and not args.plan: raise ValueError("--json prints the plan: pass --plan too")
+    if args.quick and not args.rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
+    if args.rehearse and args.profile != "paper":
+        raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
+    if args.plan:
+        from m2s_repro.report.rehearse import QUICK
+        level = ("quick" if args.quick else "full") if args.rehearse else None
+        overrides = {t: QUICK.get(t, {}) for t in QUICK} if args.quick else None
+        tables = list(QUICK) if args.quick else args.tables
+        runs = Path(args.runs) / "rehearsal" / "runs" if args.rehearse else Path(args.runs)
+        print_plan(plan(args.profile, tables, context_of(args, level), overrides, runs), args.json)
         return 0
     args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
                         "their last epoch)")
-    if args.quick and not args.rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
     if args.rehearse:
         from m2s_repro.report.rehearse import rehearse
-        if args.profile != "paper": raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
         if args.resume or args.shard: raise ValueError("--rehearse runs every table afresh: drop --resume / --shard")
         args.out = args.out or "results-rehearsal"
         st = rehearse(args.tables, args.out, Path(args.runs) / "rehearsal", args.data_root, args.weights,
@@ -32,11 +63,11 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
     else:
         args.out = args.out or "results"
         st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
-                       weights=args.weights, skip_bad=args.skip_bad, mit_weights=args.mit_weights,
-                       noiseprint_weights=args.noiseprint_weights)
+                       weights=args.weights, ctx=context_of(args))
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
     print(f"index: {args.out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
+
 
 # %% ../../nbs/report/44a_cli.ipynb #9b2d26ea
 def docs_command(args, # parsed arguments of `m2s-repro docs`
@@ -53,8 +84,8 @@ def doctor_command(args, # parsed arguments of `m2s-repro doctor`
                   )->int:
     "The `m2s-repro doctor` command: one table of checks; exit 1 if any is FAIL."
     from m2s_repro.report.doctor import doctor
-    t = doctor(args.profile, args.tables, args.data_root, args.weights, args.runs, args.skip_bad, args.decode,
-               args.plan, args.measure, args.mit_weights, args.noiseprint_weights)
+    t = doctor(args.profile, args.tables, args.data_root, args.weights, args.runs, args.decode, args.plan, args.measure,
+               context_of(args))
     if args.json: print(t.to_json(orient="records", indent=1))
     else: print(t.to_markdown(index=False))
     fails = int((t.status == "FAIL").sum())
@@ -93,6 +124,11 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
     rp.add_argument("--shard", default=None, metavar="I/N",
                     help="run every N-th table starting at the I-th (several machines)")
     rp.add_argument("--list", action="store_true", help="list the tables and exit")
+    rp.add_argument("--plan", action="store_true",
+                    help="print every training run of the chosen tables and profile, with the tables sharing it, "
+                         "and its state under --runs; run nothing")
+    rp.add_argument("--json", action="store_true", help="with --plan: print the plan as JSON records")
+    rp.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
     rp.set_defaults(func=reproduce_command)
     dr = sub.add_parser("doctor",
                         help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
@@ -107,7 +143,7 @@ def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
     dr.add_argument("--skip-bad", action="store_true", help="the run will skip unusable files: bad files only warn")
     dr.add_argument("--decode", action="store_true", help="decode every image (finds truncated files; slow)")
     dr.add_argument("--plan", action="store_true",
-                    help="also run each table notebook up to its first training call on the data (the plan)")
+                    help="also build every planned run's training and held-out data on the data sets (scans, folds)")
     dr.add_argument("--measure", action="store_true",
                     help="also time one training step of each recipe on the GPU: its peak memory against the free")
     dr.add_argument("--json", action="store_true", help="print the table as JSON")

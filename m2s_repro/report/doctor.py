@@ -4,15 +4,15 @@
 
 # %% ../../nbs/report/46_doctor.ipynb #f2a4dafb
 from __future__ import annotations
-import os, shutil
+import dataclasses, os, shutil
 from pathlib import Path
-from unittest.mock import patch
 import pandas as pd, torch
 from ..data.datasets import find_datasets, scan, DataError
 from ..data.check import check
 from ..models import build_model, without_downloads
-from ..train.recipes import RECIPES, LOCAL_WEIGHTS, local_weight_files
-from .study import run_specs, hub_starts
+from ..train.recipes import RECIPES, LOCAL_WEIGHTS, local_weight_files, recipe_for
+from ..core import Context
+from .plan import TABLES, plan as plan_runs, hub_starts, table_names
 
 # %% auto #0
 __all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'memory_rows', 'doctor']
@@ -55,10 +55,9 @@ def needed_datasets(tables:list, # keys of `reproduce.TABLES`
                     profile:str="paper", # the profile about to run
                    )->dict:
     "{data set: [tables that need it]} under a profile."
-    from m2s_repro.report.reproduce import TABLES
     out = {}
     for t in tables:
-        for n in TABLES[t]["needs"].get(profile) or ():
+        for n in TABLES[t].needs.get(profile) or ():
             out.setdefault(n, []).append(t)
     return out
 
@@ -69,9 +68,8 @@ def data_rows(tables:list, # keys of `reproduce.TABLES`
               decode:bool=False, # decode every image (finds truncated files; slow on the real sets)
              )->list:
     "One row per needed data set (found / missing / broken) and one for Protocol-CAT's list if a table trains on it."
-    from m2s_repro.report.reproduce import TABLES
     need = needed_datasets(tables, profile)
-    uses_cat = any((TABLES[t]["profiles"].get(profile) or {}).get("SCHEME") == "protocol-cat" for t in tables)
+    uses_cat = (plan_runs(profile, tables).scheme == "protocol-cat").any()
     if uses_cat: need.setdefault(RECIPES["mesorch-paper"].valid_set, []).append("mesorch (best.pth)")
     if not need: return []
     if data_root is None or not Path(data_root).is_dir():
@@ -109,20 +107,10 @@ def _protocol_cat_row(root:Path, skip_bad:bool)->dict:
                                                                             for n, s in zip(names, sets)))
 
 # %% ../../nbs/report/46_doctor.ipynb #aaaba80d
-def _recipes(tables:list, profile:str)->list:
-    "The recipe names the tables train under a profile (their VARIANTS / RECIPE parameters)."
-    from m2s_repro.report.reproduce import TABLES
-    names = []
-    for t in tables:
-        p = TABLES[t]["profiles"].get(profile) or {}
-        for n in [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]:
-            n = n.partition("@")[0]
-            if n not in names: names.append(n)
-    return names
-
 def _file_row(name:str, path, needed_by:list, missing:str, fail_if_missing:bool=False)->dict:
     "ok / FAIL for a weight file that was given; warn (or FAIL) with what happens without it."
-    who = f"{name} ({', '.join(needed_by[:3])}{', ...' if len(needed_by) > 3 else ''})"
+    recipes = sorted({s.partition("@")[0] for s in needed_by})  # the recipes whose runs read it
+    who = f"{name} ({', '.join(recipes[:3])}{', ...' if len(recipes) > 3 else ''})"
     if path is None: return _row(f"weights: {who}", "FAIL" if fail_if_missing else "warn", missing)
     ok = Path(path).is_file()
     return _row(f"weights: {who}", "ok" if ok else "FAIL", str(path) if ok else f"{path}: no such file")
@@ -130,19 +118,18 @@ def _file_row(name:str, path, needed_by:list, missing:str, fail_if_missing:bool=
 def weight_rows(tables:list, # keys of `reproduce.TABLES`
                 profile:str="paper", # the profile about to run
                 weights=None, # folder of the authors' released files (the `released` table)
-                mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
-                noiseprint_weights=None, # the NoisePrint++ file to be passed to `reproduce --noiseprint-weights`
+                ctx:Context|None=None, # the run's settings: the mit_b3.pth and NoisePrint++ files it will be given
                )->list:
     "timm's ImageNet weights in the hub cache, MiT-B3, and (with `weights`) the released files and word vectors."
     from huggingface_hub import try_to_load_from_cache
     from timm.models import get_pretrained_cfg
-    from m2s_repro.report.study import recipe_for
     rows, offline = [], os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false", "False")
-    files = dict(mit_weights=mit_weights, noiseprint_weights=noiseprint_weights)
+    ctx, bare = Context.of(ctx), Context()  # which files a model reads, whether given or not
+    given = dataclasses.replace(ctx, **{k: getattr(ctx, k) or "(not given)" for k in LOCAL_WEIGHTS})  # every row
     hub, users = {}, {k: [] for k in LOCAL_WEIGHTS}
-    for s in run_specs(tables, profile):
-        for name in hub_starts(s): hub.setdefault(name, []).append(s)
-        for k in local_weight_files(recipe_for(s)): users[k].append(s)
+    for s in plan_runs(profile, tables, given).spec.unique():
+        for name in hub_starts(s, ctx): hub.setdefault(name, []).append(s)
+        for k in local_weight_files(recipe_for(s, bare)): users[k].append(s)
     for name, specs in hub.items():
         repo = get_pretrained_cfg(name).hf_hub_id
         hit = next((p for f in ("model.safetensors", "pytorch_model.bin")
@@ -153,15 +140,13 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
                          ("HF_HUB_OFFLINE is set, so the run stops" if offline
                           else "the first run downloads it (the node needs network access)")))
     if users["mit_weights"]:
-        mit = files["mit_weights"] or os.environ.get("M2S_MIT_WEIGHTS")
-        needs = [s for s in users["mit_weights"] if recipe_for(s).model_options.get("transformer_pretrained")]
-        rows.append(_file_row("MiT", mit, users["mit_weights"],
+        needs = [s for s in users["mit_weights"] if recipe_for(s, bare).model_options.get("transformer_pretrained")]
+        rows.append(_file_row("MiT", ctx.mit_weights, users["mit_weights"],
                               (f"no --mit-weights: {needs[0]} cannot start (it asks for ImageNet weights on both "
                                "branches)" if needs else "no --mit-weights: the Transformer branch starts from random "
                                "weights, not the paper's ImageNet MiT-B3 (SegFormer's mit_b3.pth)"), bool(needs)))
     if users["noiseprint_weights"]:
-        np_ = files["noiseprint_weights"] or os.environ.get("M2S_NOISEPRINT_WEIGHTS")
-        rows.append(_file_row("NoisePrint++", np_, users["noiseprint_weights"],
+        rows.append(_file_row("NoisePrint++", ctx.noiseprint_weights, users["noiseprint_weights"],
                               "no --noiseprint-weights: Table 8's NoisePrint++ row is not run (TruFor's "
                               "noiseprint++.th, which cannot be downloaded by name)"))
     if weights is not None:
@@ -183,7 +168,6 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
 # %% ../../nbs/report/46_doctor.ipynb #b03a6275
 def disk_rows(runs_dir, # where the training runs go
               n_runs:dict, # {recipe name: number of runs}
-              exact:bool=True, # the counts are the plan's (else one run per recipe: a lower bound)
              )->list:
     "Free space where the runs go against ~16 bytes per parameter per run (best.pth + last.pth with AdamW's moments)."
     p = Path(runs_dir).resolve()
@@ -196,8 +180,7 @@ def disk_rows(runs_dir, # where the training runs go
         need += 16 * params * n
         parts.append(f"{n} x {r} ({16 * params / 2**30:.2f} GiB each)")
     st = "ok" if free > 1.2 * need else "FAIL" if free < need else "warn"
-    about = "about" if exact else "at least (one run per recipe; --plan counts them all)"
-    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep {about} {need / 2**30:.1f} GiB: "
+    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep about {need / 2**30:.1f} GiB: "
                              + ", ".join(parts))]
 
 def memory_rows(tables:list, # keys of `reproduce.TABLES`
@@ -206,9 +189,8 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
     "On the first GPU: each recipe's measured training-step peak memory at its own batch against the free memory."
     if not torch.cuda.is_available(): return [_row("GPU memory", "warn", "no CUDA device to measure the recipes on")]
     from m2s_repro.bench.speed import train_throughput
-    from m2s_repro.report.study import recipe_for
     rows = []
-    for r in run_specs(tables, profile):  # each model: Table 5's pairs differ in memory as much as the recipes do
+    for r in plan_runs(profile, tables).spec.unique():  # each model: Table 5's pairs differ as much as the recipes
         rec = recipe_for(r)
         free = torch.cuda.mem_get_info(0)[0] / 2**20
         try:
@@ -225,34 +207,29 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
     return rows
 
 def doctor(profile:str="paper", # the profile about to run
-           tables:list|None=None, # keys of `reproduce.TABLES`; None: every table of the profile
+           tables:list|None=None, # keys of `TABLES`; None: every table of the profile
            data_root=None, # folder of the data sets
            weights=None, # folder of the authors' released files
            runs="runs", # where the training runs go
-           skip_bad:bool=False, # the run will pass --skip-bad
            decode:bool=False, # decode every image of every data set
-           plan:bool=False, # also plan every table on the data (runs each notebook to its first training call)
+           plan:bool=False, # also build every planned run's data on the data sets (scans, fold splits)
            measure:bool=False, # also time a training step of each recipe on the GPU (peak memory vs free)
-           mit_weights=None, # the mit_b3.pth to be passed to `reproduce --mit-weights`
-           noiseprint_weights=None, # the NoisePrint++ file to be passed to `reproduce --noiseprint-weights`
+           ctx:Context|None=None, # the run's settings: --skip-bad, --mit-weights, --noiseprint-weights
           )->pd.DataFrame:
     "One row per check: check, status (ok / warn / FAIL), detail."
-    from m2s_repro.report.reproduce import TABLES
-    tables = tables or [t for t in TABLES if TABLES[t]["profiles"].get(profile) is not None]
-    rows = device_rows(profile) + data_rows(tables, data_root, profile, skip_bad, decode)
-    rows += weight_rows(tables, profile, weights, mit_weights, noiseprint_weights)
+    ctx = Context.of(ctx)
+    tables = table_names(profile, tables)
+    rows = device_rows(profile) + data_rows(tables, data_root, profile, ctx.skip_bad, decode)
+    rows += weight_rows(tables, profile, weights, ctx)
     if measure: rows += memory_rows(tables, profile)
-    counts = {}
+    planned = plan_runs(profile, tables, ctx)
     if plan:
-        from m2s_repro.report.rehearse import plan as plan_runs
-        with patch.dict(os.environ, {"M2S_SKIP_BAD": "1"} if skip_bad else {}):
-            planned, failed = plan_runs(tables, profile, data_root)
+        from m2s_repro.report.rehearse import plan_data
+        built, failed = plan_data(tables, profile, data_root, ctx, progress=False)
         for t, e in failed.items(): rows.append(_row(f"plan: {t}", "FAIL", e[:300]))
-        if len(planned):
-            for t, g in planned.groupby("table", sort=False):
-                rows.append(_row(f"plan: {t}", "ok", f"{len(g)} runs: " + ", ".join(sorted(set(g.spec)))))
-            counts = planned.groupby("recipe").size().to_dict()
-    else:  # without a plan: one run of each recipe, a lower bound
-        counts = {r: 1 for r in _recipes(tables, profile)}
-    if counts: rows += disk_rows(runs, counts, exact=plan)
+        for t, g in (built.groupby("table", sort=False) if len(built) else []):
+            rows.append(_row(f"plan: {t}", "ok", f"{len(g)} runs, {int(g.images.sum())} training images an epoch: "
+                                                  + ", ".join(sorted(set(g.spec)))))
+    counts = planned.groupby("recipe").size().to_dict()
+    if counts: rows += disk_rows(runs, counts)
     return pd.DataFrame(rows)

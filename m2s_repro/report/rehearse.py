@@ -4,18 +4,20 @@
 
 # %% ../../nbs/report/45_rehearse.ipynb #3168efa5
 from __future__ import annotations
-import argparse, json, os, shutil, sys, tempfile
+import argparse, json, os, shutil, sys
 from unittest.mock import patch
 from pathlib import Path
 import pandas as pd, torch
 from ..data.datasets import make_fake_tree, ADAPTERS
 from ..models.registry import build_model, without_downloads
 from ..models.released import to_released, find_text_table, TEXT_TABLE_FILES
-from ..train.recipes import RECIPES
+from ..core import Context
+from ..train.recipes import RECIPES, recipe_for
+from .plan import TABLES, plan, train_set, hub_starts, table_names
 
 # %% auto #0
 __all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'HUB_MODELS', 'ASSUMPTIONS', 'QUICK',
-           'rehearsal_data', 'rehearsal_weights', 'rehearsal_mit', 'rehearsal_noiseprint', 'rehearsal_hub', 'plan',
+           'rehearsal_data', 'rehearsal_weights', 'rehearsal_mit', 'rehearsal_noiseprint', 'rehearsal_hub', 'plan_data',
            'estimate', 'rehearse', 'print_plan']
 
 # %% ../../nbs/report/45_rehearse.ipynb #d34a1d77
@@ -109,35 +111,31 @@ def rehearsal_hub(dest, # a folder to use as HF_HUB_CACHE
     return dest
 
 # %% ../../nbs/report/45_rehearse.ipynb #9d7ecb75
-def plan(tables:list, # keys of `reproduce.TABLES`
-         profile:str="paper", # the profile the tables will run under
-         data_root=None, # folder of the data sets
-         rehearse=None, # a rehearsal's budget ('full' or 'quick'): its parameters (two folds)
-         overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
-         progress:bool=True, # one line per table to stderr
-        )->tuple:
-    "(one row per training run the tables will make, {table: error} of tables whose plan failed)."
-    import papermill as pm
-    from m2s_repro.report.reproduce import TABLES, tables_dir, table_params, notebook_error
-    rows, failed = [], {}
-    with tempfile.TemporaryDirectory(prefix="m2s_plan_") as d:
-        for t in tables:
-            if not TABLES[t].get("trains", True): continue
-            params = table_params(t, profile, Path(d) / "out", data_root, Path(d) / "runs", rehearse=rehearse,
-                                  overrides=(overrides or {}).get(t))
-            f = Path(d) / f"{t}.jsonl"  # this table's runs
-            with patch.dict(os.environ, M2S_PLAN=str(f)):
-                try:
-                    pm.execute_notebook(str(tables_dir() / TABLES[t]["notebook"]), str(Path(d) / f"{t}.ipynb"),
-                                        parameters=params, cwd=str(tables_dir()), kernel_name="python3",
-                                        progress_bar=False, log_output=False)
-                except Exception as e:
-                    if getattr(e, "ename", "") != "PlanOnly": failed[t] = notebook_error(e)
-            lines = f.read_text().splitlines() if f.exists() else []
-            rows += [dict(table=t, **json.loads(ln)) for ln in lines]
-            if progress: print(f"plan: {t}: {len(lines)} runs" + (f"; FAILED {failed[t][:300]}" if t in failed else ""),
-                               file=sys.stderr, flush=True)
-    return pd.DataFrame(rows), failed
+def plan_data(tables:list, # keys of `TABLES`
+              profile:str="paper", # the profile the tables will run under
+              data_root=None, # folder of the data sets
+              ctx:Context|None=None, # the command's settings (a rehearsal's folds and budget, bad files)
+              overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
+              progress:bool=True, # one line per table to stderr
+             )->tuple:
+    "(one row per table and training run, with the run's images per epoch and data; {table: error} of failed runs)."
+    from m2s_repro.train.learner import build_data
+    ctx = Context.of(ctx)
+    runs, rows, failed = plan(profile, tables, ctx, overrides), [], {}
+    for r in runs.itertuples():
+        try:
+            tr, va, d = build_data(recipe_for(r.spec, ctx), r.fold, *train_set(r.scheme, data_root), seed=r.seed,
+                                   on_bad=ctx.on_bad)
+        except Exception as e:  # every table that uses the run cannot start
+            for t in r.tables: failed.setdefault(t, f"{r.folder}: {type(e).__name__}: {e}"[:500])
+            continue
+        rows += [dict(r._asdict(), table=t, images=len(tr), valid=len(va), data=d) for t in r.tables]
+    out = pd.DataFrame(rows).drop(columns=["Index", "tables"], errors="ignore")
+    if progress:
+        for t in table_names(profile, tables):
+            n = int((out.table == t).sum()) if len(out) else 0
+            print(f"plan: {t}: {n} runs" + (f"; FAILED {failed[t][:300]}" if t in failed else ""), file=sys.stderr)
+    return out, failed
 
 # %% ../../nbs/report/45_rehearse.ipynb #5eab5e65
 def _paper_images(row)->float:
@@ -155,8 +153,6 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
             )->pd.DataFrame:
     "Per table and recipe: runs, epochs, images per epoch, timed images/s, and hours here and for the real profile."
     from m2s_repro.bench.speed import train_throughput
-    from m2s_repro.report.reproduce import TABLES
-    from m2s_repro.report.study import recipe_for
     if runs.empty: return pd.DataFrame()
     runs = runs.drop_duplicates(["spec", "fold", "scheme"])  # a run several tables share is trained once, by the first
     speed = {}
@@ -169,7 +165,7 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
                            file=sys.stderr, flush=True)
     rows = []
     for (t, spec), g in runs.groupby(["table", "spec"], sort=False):
-        paper = TABLES[t]["profiles"]["paper"] or {}
+        paper = TABLES[t].profiles["paper"] or {}
         k = len(paper.get("FOLDS", [paper.get("FOLD", 1)])) / g.fold.nunique()  # paper folds per planned fold
         sp = speed[g.recipe.iloc[0]]
         ips = sp["step_img_per_s"]
@@ -205,9 +201,9 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
              progress:bool=True, # progress lines on stderr
             )->dict:
     "The paper profile on fake data: plan and estimate first, then every table: dict(plan, estimate, status, failed)."
-    from m2s_repro.report.reproduce import reproduce, TABLES, check_results_folder
+    from m2s_repro.report.reproduce import reproduce, check_results_folder
     from m2s_repro.core import release_memory
-    names = list(QUICK) if quick else (tables or [t for t in TABLES if TABLES[t]["profiles"]["paper"] is not None])
+    names = list(QUICK) if quick else table_names("paper", tables)
     check_results_folder(Path(out))
     work = Path(work)
     if data_root is None:
@@ -217,23 +213,22 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
         weights = work / "weights"
         if find_text_table(weights) is None: rehearsal_weights(weights)
     hub, mit, noiseprint = work / "hub", work / "mit_b3.pth", work / "noiseprint++.th"
-    from m2s_repro.report.study import run_specs, hub_starts
-    rehearsal_hub(hub, sorted({n for s in run_specs(names, "paper") for n in hub_starts(s)}))  # those not there yet
     if not mit.exists(): rehearsal_mit(mit)
     if not noiseprint.exists(): rehearsal_noiseprint(noiseprint)
-    level = "quick" if quick else "full"
     # the fake trees hold the real downloads' kinds of unusable files: the plan and the run skip them (--skip-bad)
-    env = dict(M2S_REHEARSE=level, M2S_SKIP_BAD="1", HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1",
-               M2S_MIT_WEIGHTS=str(mit.resolve()), M2S_NOISEPRINT_WEIGHTS=str(noiseprint.resolve()))  # for the plan
+    ctx = Context(rehearse="quick" if quick else "full", skip_bad=True, mit_weights=str(mit.resolve()),
+                  noiseprint_weights=str(noiseprint.resolve()))
     overrides = {t: QUICK.get(t, {}) for t in names} if quick else {}
-    with patch.dict(os.environ, env):
-        runs, failed = plan(names, "paper", data_root, level, overrides, progress)
+    specs = plan("paper", names, ctx, overrides).spec.unique()
+    rehearsal_hub(hub, sorted({n for s in specs for n in hub_starts(s, ctx)}))  # those not there yet
+    # timm's own loader reads the stand-in hub cache, offline (library settings, not ours: the kernels inherit them)
+    with patch.dict(os.environ, dict(HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1")):
+        runs, failed = plan_data(names, "paper", data_root, ctx, overrides, progress)
         est = estimate(runs, steps=1 if quick else steps, progress=progress)
         release_memory()  # the timed full-size models: the table kernels need it (Table 5's rows: ~12 GB)
         if progress: print_plan(est, failed)
-        status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, skip_bad=True,
-                           rehearse=level, overrides=overrides, progress=progress, mit_weights=mit,
-                           noiseprint_weights=noiseprint)
+        status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, ctx=ctx,
+                           overrides=overrides, progress=progress)
     if len(est): est.to_csv(Path(out) / "_plan.csv", index=False)
     return dict(plan=runs, estimate=est, status=status, failed=failed)
 

@@ -4,185 +4,34 @@
 
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
-import errno, os, json, sys, time
-from unittest.mock import patch
+import errno, json, sys, time
 from pathlib import Path
-from ..core import provenance, git_info, atomic_write, repo_root, JobFailed, claim_output
-from ..data.perturb import ROBUSTNESS
+from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context
+from dataclasses import replace
+from .plan import TABLES, tables_dir, table_names
 
 # %% auto #0
-__all__ = ['PROFILES', 'TABLES', 'tables_dir', 'table_params', 'parameter_names', 'nbformat_params', 'missing_data',
-           'notebook_error', 'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
+__all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
-PROFILES = ("smoke", "mini", "paper")
-
-_ALL_KINDS = {k: list(v) for k, v in ROBUSTNESS.items()}
-_UNSEEN = ("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")
-_M2S_PAPER = dict(FOLDS=[1, 2, 3, 4, 5], SCHEME="casiav2", N_SYNTH=0)
-_MINI = dict(FOLDS=[1, 2], N_SYNTH=60)
-_MESORCH_TESTS = ("coverage", "columbia", "nist16", "casiav1")
-_MESORCH_MINI = dict(FOLDS=[1], N_SYNTH=60)  # one fold: Tables 5 and 8 train 9 and 4 rows, about 2 minutes each
-_MESORCH_PAPER = dict(FOLDS=[1], SCHEME="protocol-cat", N_SYNTH=0)
-_RESNET = ["ResNet+MAE", "ResNet+PVT", "ResNet+SegFormer", "ResNet+Swin"]
-# Tables in the order the runner runs them: `rerun` first (the later tables cite its spread), then the
-# ones that train the shared runs (the main table's M2SFormer
-# is S3, simple-DC and "released" of the later tables; the Mesorch table's model is reused by robustness).
-# A profile set to None does not apply to that table (it is listed as n/a with the reason in `na`).
-TABLES = {
-    "rerun": dict(
-        notebook="99_rerun.ipynb",
-        title="How far a rerun moves the numbers: the main M2SFormer run with 1 thread and with AVX2 kernels",
-        needs={},
-        na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)",
-        profiles=dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", FOLD=1, N_SYNTH=60), paper=None)),
-    "main": dict(
-        notebook="90_main.ipynb",
-        title="Seen and unseen domains (M2SFormer's main table), with the plain baseline",
-        needs=dict(paper=("casiav2",) + _UNSEEN),
-        profiles=dict(smoke={},
-                      mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60,
-                                KEEP_CHECKPOINT="checkpoints/m2sformer-mini_fold1.pth"),
-                      paper=dict(VARIANTS=["m2sformer-paper"], **_M2S_PAPER))),
-    "start": dict(
-        notebook="91_start.ipynb",
-        title="Where the encoder starts: ImageNet Lite0, scratch, PVT-v2-B0 at the same and at 3x the budget",
-        needs={},
-        na="the paper profile starts from the papers' own ImageNet encoders; this table justifies the CPU start",
-        profiles=dict(smoke={},
-                      mini=dict(VARIANTS=["m2sformer-mini", "m2sformer-mini-scratch", "m2sformer-mini-pvt",
-                                          "m2sformer-mini-pvt-3x"], FOLDS=[1], N_SYNTH=60),
-                      paper=None)),
-    "dis25k": dict(
-        notebook="90_main.ipynb",
-        title="M2SFormer under the DIS25k training scheme",
-        needs=dict(paper=("dis25k", "casiav2") + _UNSEEN),
-        na="the DIS25k scheme trains on the real DIS25k data set: run it with --profile paper --data-root DIR",
-        profiles=dict(smoke=None, mini=None,
-                      paper=dict(VARIANTS=["m2sformer-paper"], **dict(_M2S_PAPER, SCHEME="dis25k")))),
-    "ablation_s": dict(
-        notebook="92_ablation_s.ipynb",
-        title="Spectral/scale ablation S0-S3: seen and unseen DSC, parameters and FLOPs",
-        needs=dict(paper=("casiav2",) + _UNSEEN),
-        profiles=dict(smoke={},
-                      mini=dict(RECIPE="m2sformer-mini", EFF_BACKBONE="b2", EFF_SIZE=256, **_MINI),
-                      paper=dict(RECIPE="m2sformer-paper", EFF_BACKBONE="b2", EFF_SIZE=256, **_M2S_PAPER))),
-    "dga": dict(
-        notebook="93_dga.ipynb",
-        title="DGA variants: no DGA, simple DC + DGA, edge-aware DC + DGA",
-        needs=dict(paper=("casiav2",) + _UNSEEN),
-        profiles=dict(smoke={},
-                      mini=dict(RECIPE="m2sformer-mini", **_MINI),
-                      paper=dict(RECIPE="m2sformer-paper", **_M2S_PAPER))),
-    "code_vs_paper": dict(
-        notebook="98_code_vs_paper.ipynb",
-        title="Released code vs paper text: each documented difference switched",
-        needs=dict(paper=("casiav2",) + _UNSEEN),
-        profiles=dict(smoke={},
-                      mini=dict(RECIPE="m2sformer-mini", **_MINI),
-                      paper=dict(RECIPE="m2sformer-paper", **_M2S_PAPER))),
-    "mesorch": dict(
-        notebook="97_mesorch.ipynb",
-        title="Mesorch Tables 1, 6, 7 (F1, permute-F1, AUC, IoU) and the ablations of Tables 4 and 9",
-        needs=dict(paper=_MESORCH_TESTS),  # + Protocol-CAT's list and sub-sets
-        profiles=dict(smoke={},
-                      mini=dict(RECIPE="mesorch-mini", ROWS=["full", "cnn", "transformer"],
-                                EXTRA={"full, released loss": "mesorch-mini-bce",
-                                       "full, released loss and lr": "mesorch-mini-bce-lr1e-4"}, **_MINI),
-                      paper=dict(RECIPE="mesorch-paper",
-                                 ROWS=["full", "cnn", "transformer", "cnnhigh-transhigh", "cnnlow-transhigh",
-                                       "cnnlow-translow"],
-                                 FOLDS=[1], SCHEME="protocol-cat", N_SYNTH=0))),
-    "mesorch_t8": dict(
-        notebook="97a_mesorch_variants.ipynb",
-        title="Mesorch Table 8: the low-level view beside RGB (Bayar, SRM, Sobel, NoisePrint++, DCT)",
-        needs=dict(paper=_MESORCH_TESTS),
-        profiles=dict(smoke=dict(TABLE="T8"), mini=dict(TABLE="T8", RECIPE="mesorch-mini", **_MESORCH_MINI),
-                      paper=dict(TABLE="T8", RECIPE="mesorch-paper", **_MESORCH_PAPER))),
-    "mesorch_t5": dict(
-        notebook="97a_mesorch_variants.ipynb",
-        title="Mesorch Table 5: the CNN + Transformer pair (ConvNeXt or ResNet, with MAE, PVT, SegFormer or Swin)",
-        needs=dict(paper=_MESORCH_TESTS),
-        profiles=dict(smoke=dict(TABLE="T5", SETTINGS=["ConvNeXt+SegFormer", "ResNet+PVT", "ResNet+Swin",
-                                                       "ConvNeXt+MAE"]),
-                      # no offline ImageNet ResNet-18: those rows, and a ConvNeXt+SegFormer control, start from scratch
-                      mini=dict(TABLE="T5", RECIPE="mesorch-mini",
-                                RECIPE_FOR={s: "mesorch-mini-scratch" for s in _RESNET},
-                                EXTRA={"ConvNeXt+SegFormer, CNN from scratch": "mesorch-mini-scratch"}, **_MESORCH_MINI),
-                      paper=dict(TABLE="T5", RECIPE="mesorch-paper-t5", **_MESORCH_PAPER))),
-    "robustness": dict(
-        notebook="96_robustness.ipynb",
-        title="Robustness to noise, blur and JPEG (Mesorch's Table 2 protocol), M2SFormer and Mesorch",
-        needs=dict(paper=("casiav2", "casiav1")),
-        profiles=dict(smoke={},
-                      mini=dict(VARIANTS=["m2sformer-mini", "mesorch-mini"], N_IMAGES=60, KINDS=_ALL_KINDS),
-                      paper=dict(VARIANTS=["m2sformer-paper", "mesorch-paper"], SCHEME="casiav2",
-                                 KINDS=_ALL_KINDS))),
-    "efficiency": dict(
-        notebook="95_efficiency.ipynb",
-        title="Efficiency of every variant beside the published figures",
-        needs={}, trains=False,
-        # a rehearsal times the released models only: every variant at 512 on a CPU takes an hour
-        rehearse=dict(ALL_MODELS=False, MODELS_TO_RUN=["m2sformer", "mesorch", "mesorch-p"], BATCHES=[1], N_RUNS=1),
-        profiles=dict(smoke={},
-                      mini=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256], BATCHES=[1], N_RUNS=3),
-                      paper=dict(ALL_MODELS=True, BACKBONE="b2", SIZES=[256, 512], BATCHES=[1, 8], N_RUNS=3))),
-    "released": dict(
-        notebook="94_released.ipynb",
-        title="The authors' released weights (Mesorch, Mesorch-P, M2SFormer folds) scored beside the published numbers",
-        needs={}, trains=False,
-        na="the released weights are full-size paper models scored on the real test sets: run it with "
-           "--profile paper --weights DIR --data-root DIR",
-        profiles=dict(smoke={}, mini=None, paper={})),
-}
-
-def tables_dir()->Path:
-    "The folder of the table notebooks, in the repository clone (the runner runs notebooks, not the package)."
-    return repo_root("nbs/tables", "`reproduce`") / "nbs" / "tables"
-
 def table_params(table:str, # a key of `TABLES`
                  profile:str, # one of `PROFILES`
                  out:Path, # the results folder; the table writes into `out/<table>`
                  data_root=None, # folder of the real data sets (paper profile)
                  runs=None, # folder of the training runs; this profile's go into `runs/<profile>`
                  weights=None, # folder of the authors' released weight files (the `released` table)
-                 rehearse=None, # a rehearsal ('full' or 'quick'): two folds and the table's `rehearse` parameters
+                 ctx:Context|None=None, # the command's settings, passed to the notebook as `CONTEXT`
                  overrides:dict|None=None, # more parameters to change (e.g. a cut-down's)
                 )->dict:
-    "The papermill parameters of one table under one profile."
-    if profile not in PROFILES: raise ValueError(f"Unknown profile {profile!r}; use one of {PROFILES}")
+    "The papermill parameters of one table under one profile: what it measures, then where it reads and writes."
     if table not in TABLES: raise ValueError(f"Unknown table {table!r}; known: {', '.join(TABLES)}")
-    if TABLES[table]["profiles"][profile] is None:
-        raise ValueError(f"table {table!r} has no {profile!r} profile: {TABLES[table].get('na', '')}")
-    p = dict(TABLES[table]["profiles"][profile], OUT=str(Path(out, table).resolve()))
-    nb = nbformat_params(table)
-    if "PROFILE" in nb: p["PROFILE"] = profile
-    if "DATA_ROOT" in nb and data_root is not None: p["DATA_ROOT"] = str(Path(data_root).resolve())
-    if "RUNS" in nb and runs is not None: p["RUNS"] = str(Path(runs, profile).resolve())
-    if "WEIGHTS" in nb and weights is not None: p["WEIGHTS"] = str(Path(weights).resolve())
-    if rehearse:
-        if "FOLDS" in p: p["FOLDS"] = p["FOLDS"][:2]
-        p.update(TABLES[table].get("rehearse", {}))
-    unknown = set(overrides or {}) - nb
-    if unknown: raise ValueError(f"table {table!r} has no parameter(s) {sorted(unknown)}; it has {sorted(nb)}")
-    return {**p, **(overrides or {})}
-
-def parameter_names(notebook, # a notebook's path, or the file name of a table notebook, e.g. '90_main'
-                   )->list[str]:
-    "Names assigned in the `parameters` cell of a notebook, in order."
-    import ast, nbformat
-    p = Path(notebook)
-    if p.parent == Path("."): p = tables_dir() / p.with_suffix(".ipynb").name
-    cells = nbformat.read(p, 4).cells
-    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None: raise ValueError(f"{p} has no cell tagged 'parameters'")
-    assigns = [n for n in ast.parse(cell.source).body if isinstance(n, ast.Assign)]
-    return [t.id for n in assigns for t in n.targets if isinstance(t, ast.Name)]
-
-def nbformat_params(table:str, # a key of `TABLES`
-                   )->set:
-    "Names assigned in a table notebook's `parameters` cell."
-    return set(parameter_names(TABLES[table]["notebook"]))
+    ctx = Context.of(ctx)
+    p = dict(TABLES[table].params(profile, ctx, overrides), OUT=str(Path(out, table).resolve()))
+    if "CONTEXT" in p: p["CONTEXT"] = ctx.to_dict()
+    if "DATA_ROOT" in p and data_root is not None: p["DATA_ROOT"] = str(Path(data_root).resolve())
+    if "RUNS" in p and runs is not None: p["RUNS"] = str(Path(runs, profile).resolve())
+    if "WEIGHTS" in p and weights is not None: p["WEIGHTS"] = str(Path(weights).resolve())
+    return p
 
 def missing_data(tables:list, # keys of `TABLES`
                  profile:str, # one of `PROFILES`
@@ -191,7 +40,7 @@ def missing_data(tables:list, # keys of `TABLES`
     "For each table, the real data sets it needs under this profile that `data_root` does not hold."
     from m2s_repro.data.datasets import find_datasets
     found = set(find_datasets(data_root)) if data_root and Path(data_root).is_dir() else set()
-    needs = {t: TABLES[t]["needs"].get(profile) for t in tables}
+    needs = {t: TABLES[t].needs.get(profile) for t in tables}
     return {t: [n for n in need if n not in found] for t, need in needs.items() if need}
 
 def _is_current(out:Path, profile:str)->bool:
@@ -232,19 +81,14 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               shard:str|None=None, # "i/n": run every n-th table starting at the i-th (1-based)
               progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
               weights=None, # folder of the authors' released weight files (the `released` table)
-              skip_bad:bool=False, # skip (and list) unusable data files in every table instead of stopping
-              rehearse:str|None=None, # a rehearsal's budget, 'full' or 'quick' (`report.rehearse`), marked as such
+              ctx:Context|None=None, # the command's settings: rehearsal, bad files, weight files, device
               overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
-              mit_weights=None, # SegFormer's mit_b3.pth: the full-size Mesorch's ImageNet start (released script)
-              noiseprint_weights=None, # TruFor's NoisePrint++ weights: Table 8's NoisePrint++ row (else not run)
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
-    names = list(tables or TABLES)
-    if tables is None:  # all tables: those this profile has
-        names = [t for t in names if TABLES[t]["profiles"].get(profile, {}) is not None]
-    overrides = overrides or {}
-    for t in names: table_params(t, profile, Path(out), overrides=overrides.get(t))  # checks names before running
+    ctx, overrides = Context.of(ctx), overrides or {}
+    names = table_names(profile, tables)
+    for t in names: table_params(t, profile, Path(out), ctx=ctx, overrides=overrides.get(t))  # checks before running
     if shard:
         i, n = parse_shard(shard)
         if not names[i - 1::n]:
@@ -252,10 +96,12 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         names = names[i - 1::n]
     if data_root is not None and not Path(data_root).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
-    files = dict(M2S_MIT_WEIGHTS=("--mit-weights", mit_weights), M2S_NOISEPRINT_WEIGHTS=("--noiseprint-weights",
-                                                                                         noiseprint_weights))
-    for opt, f in files.values():
-        if f is not None and not Path(f).is_file(): raise FileNotFoundError(errno.ENOENT, f"{opt} is not a file", str(f))
+    for opt, f in (("--mit-weights", ctx.mit_weights), ("--noiseprint-weights", ctx.noiseprint_weights)):
+        if f is not None and not Path(f).is_file():
+            raise FileNotFoundError(errno.ENOENT, f"{opt} is not a file", str(f))
+    # the kernels run elsewhere (tables_dir): the files by absolute path
+    ctx = replace(ctx, **{k: str(Path(getattr(ctx, k)).resolve()) for k in ("mit_weights", "noiseprint_weights")
+                          if getattr(ctx, k) is not None})
     if weights is not None and not Path(weights).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
     out = Path(out)
@@ -268,33 +114,29 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
             status[t] = dict(status="skipped", error=error)
             print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
-    # inherited by the notebooks' kernels: every data set read skips unusable files
-    env = {**({"M2S_SKIP_BAD": "1"} if skip_bad else {}), **({"M2S_REHEARSE": rehearse} if rehearse else {}),
-           **{v: str(Path(f).resolve()) for v, (_, f) in files.items() if f is not None}}
-    with patch.dict(os.environ, env):
-        for k, t in enumerate(names):
-            if t in status: continue
-            tout = out / t
-            if resume and _is_current(tout, profile):
-                status[t] = dict(status="ok", resumed=True)
-                print(f"[{t}] up to date, skipped", file=sys.stderr)
-                continue
-            params = table_params(t, profile, out, data_root, runs, weights, rehearse, overrides.get(t))
-            tout.mkdir(parents=True, exist_ok=True)
-            t0 = time.perf_counter()
-            print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
-            nb = TABLES[t]["notebook"]
-            try:
-                pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
-                                    kernel_name="python3", progress_bar=progress, log_output=False,
-                                    # the notebooks' own progress lines (training runs, evaluation)
-                                    stderr_file=sys.stderr if progress else None)
-                status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
-                if rehearse: status[t]["rehearsal"] = True
-            except Exception as e:  # one failing table must not stop the others
-                status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
-                                 error=notebook_error(e)[:500])
-                print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
+    for k, t in enumerate(names):
+        if t in status: continue
+        tout = out / t
+        if resume and _is_current(tout, profile):
+            status[t] = dict(status="ok", resumed=True)
+            print(f"[{t}] up to date, skipped", file=sys.stderr)
+            continue
+        params = table_params(t, profile, out, data_root, runs, weights, ctx, overrides.get(t))
+        tout.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
+        nb = TABLES[t].notebook
+        try:
+            pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
+                                kernel_name="python3", progress_bar=progress, log_output=False,
+                                # the notebooks' own progress lines (training runs, evaluation)
+                                stderr_file=sys.stderr if progress else None)
+            status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
+            if ctx.rehearse: status[t]["rehearsal"] = True
+        except Exception as e:  # one failing table must not stop the others
+            status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                             error=notebook_error(e)[:500])
+            print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
     write_index(out, profile, status)
     if status and all(s["status"] == "skipped" for s in status.values()):
         raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")
@@ -330,7 +172,7 @@ def write_index(out:Path, # the results folder
         hw = prov.get("host", {})
         n_gpus = len(prov.get("torch", {}).get("gpus", []))
         hwd = f"{hw.get('cpu_count', '?')} CPU, {n_gpus} GPU" if prov else ""
-        na = TABLES[t]["profiles"].get(profile) is None and not s
+        na = not TABLES[t].has(profile) and not s
         # results left by an earlier call (or another profile): their own provenance says which
         kept = "ok (earlier run)" if prov else "not run"
         prof = s.get("profile") or (metrics.get("parameters", {}).get("PROFILE", "custom") if prov else "")
@@ -340,13 +182,13 @@ def write_index(out:Path, # the results folder
                      f"{prov.get('time', '')[:16]} | {hwd} |")
     for t, spec in TABLES.items():
         s = allst.get(t, {})
-        lines += ["", f"## {t}", "", spec["title"] + ".", ""]
+        lines += ["", f"## {t}", "", spec.title + ".", ""]
         if s.get("error"): lines += [f"**{s['status']}**: `{s['error']}`", ""]
-        elif spec["profiles"].get(profile) is None and not s:
-            lines += [f"Not part of the `{profile}` profile: {spec.get('na', '')}.", ""]
+        elif not spec.has(profile) and not s:
+            lines += [f"Not part of the `{profile}` profile: {spec.na}.", ""]
         md = out / t / "table.md"
         if md.exists(): lines += [md.read_text().strip(), ""]
         if (out / t).exists(): lines += [f"![{f.stem}]({t}/{f.name})" for f in sorted((out / t).glob("fig_*.png"))]
-        executed = f"{t}/{spec['notebook']}"
+        executed = f"{t}/{spec.notebook}"
         if (out / executed).exists(): lines += ["", f"Executed notebook: [{executed}]({executed})"]
     return atomic_write(out / "README.md", "\n".join(lines) + "\n")

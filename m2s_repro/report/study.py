@@ -4,158 +4,54 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, os, shutil, sys, tempfile, time
+import json, shutil, sys, tempfile, time
 from multiprocessing.util import Finalize
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from ..core import provenance, save_json, release_memory
+from ..core import provenance, save_json, release_memory, Context
 from ..numerics.metrics import image_metrics, format_mean_std
-from ..train.recipes import Recipe, get_recipe, REHEARSALS
-from ..models import model_names
-from ..train.learner import train_run, run_dir_for, data_of, build_data
+from ..train.recipes import Recipe, REHEARSALS, recipe_for
+from ..train.learner import train_run, data_of
+from .plan import runs_of, train_set, parameter_names, MACHINE_PARAMS
 from ..evaluation.evaluate import seen_unseen, fold_table
 from .published import published
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'MACHINE_PARAMS', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'recipe_for',
-           'variant_specs', 'run_specs', 'hub_starts', 'run_scheme', 'PlanOnly', 'plan_runs', 'train_runs',
-           'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask',
-           'fit_fixed_mask', 'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants',
-           'plot_beside', 'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table',
-           'rerun_spread', 'record', 'keep_checkpoint']
-
-# %% ../../nbs/report/44_study.ipynb #3df8e442
-def _family(model:str)->str: return model.split("-")[0]
-
-def recipe_for(spec:str, # 'recipe' or 'recipe@model'
-              )->Recipe:
-    "The recipe of a spec: 'recipe', or 'recipe@model' (the recipe's budget and data, another model of its family)."
-    name, _, model = spec.partition("@")
-    r = get_recipe(name)
-    if not model: return r
-    if model not in model_names():
-        raise ValueError(f"{spec!r}: unknown model {model!r}; registered: {', '.join(model_names())}")
-    if _family(model) != _family(r.model):
-        raise ValueError(f"{spec!r}: recipe {name!r} trains a {r.model!r} model, "
-                         f"whose options do not fit {model!r}; use a {_family(model)} recipe")
-    return get_recipe(name, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
-
-def variant_specs(table:str, # a published Mesorch table: "T8" (extractors) or "T5" (backbone pairs)
-                  recipe:str, # the recipe every row trains with; its model's size (full or CPU) picks the variants
-                  row_recipes:dict=None, # {published setting: recipe} for rows that need another (RECIPE_FOR)
-                  settings:list=None, # the published settings to run; None: every one
-                 )->dict:
-    "{published setting: 'recipe', or 'recipe@model' when the row's model is not the recipe's own} of a variant table."
-    from m2s_repro.models.mesorch_variants import VARIANT_TABLES, small_name
-    if table not in VARIANT_TABLES: raise ValueError(f"TABLE={table!r}: use one of {sorted(VARIANT_TABLES)}")
-    variants, row_recipes = VARIANT_TABLES[table], row_recipes or {}
-    settings = list(variants) if settings is None else list(settings)
-    unknown = [s for s in settings + list(row_recipes) if s not in variants]
-    if unknown: raise ValueError(f"{table} has no setting(s) {unknown}; it has {list(variants)}")
-    full_size = recipe_for(recipe).model == "mesorch"  # else the CPU-sized twins (`mesorch-small-*`)
-    out = {}
-    for s in settings:
-        r, m = row_recipes.get(s, recipe), variants[s] if full_size else small_name(variants[s])
-        out[s] = r if recipe_for(r).model == m else f"{r}@{m}"
-    return out
-
-def run_specs(tables:list, profile:str)->list:
-    "Every run spec ('recipe' or 'recipe@model') the tables train under a profile, a variant table's rows included."
-    from m2s_repro.report.reproduce import TABLES
-    out = []
-    for t in tables:
-        p = TABLES[t]["profiles"].get(profile) or {}
-        specs = [*p.get("VARIANTS", []), *([p["RECIPE"]] if "RECIPE" in p else [])]
-        if "TABLE" in p:  # 97a_mesorch_variants: one row per published setting, and its extra rows
-            specs += [*variant_specs(p["TABLE"], p["RECIPE"], p.get("RECIPE_FOR"), p.get("SETTINGS")).values(),
-                      *p.get("EXTRA", {}).values()]
-        out += [s for s in specs if s not in out]
-    return out
-
-def hub_starts(spec:str)->list:
-    "The timm models whose ImageNet weights a run loads from the hub."
-    from m2s_repro.models.mesorch import hub_downloads, mesorch_config
-    r = recipe_for(spec)
-    if r.model.startswith("mesorch"): return hub_downloads(mesorch_config(r.model, **r.model_options))
-    o = r.model_options
-    return [f"pvt_v2_{o.get('backbone', 'b2')}"] if o.get("pretrained") and o.get("backbone", "b2") != "lite0" else []
-
+__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'train_runs', 'with_unseen_avg',
+           'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
+           'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside',
+           'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread',
+           'record', 'keep_checkpoint']
 
 # %% ../../nbs/report/44_study.ipynb #e8882b71
-def _train_set(scheme:str, data_root)->tuple:
-    if scheme == "synthetic": return None, None
-    from m2s_repro.data.splits import PROTOCOLS
-    from m2s_repro.data.datasets import find_datasets
-    if scheme not in PROTOCOLS: raise ValueError(f"Unknown scheme {scheme!r}; known: {sorted(PROTOCOLS)}")
-    if data_root is None: raise ValueError(f"the {scheme} scheme trains on a real data set: give data_root")
-    if scheme == "protocol-cat": return data_root, None  # its sub-sets are listed in a JSON under data_root
-    name = PROTOCOLS[scheme]["train"]
-    found = find_datasets(data_root)
-    if name not in found:
-        raise ValueError(f"the {scheme} scheme trains on {name}, not found under {data_root} "
-                         "(see `m2s-repro datasets list`)")
-    return found[name], name
-
-def run_scheme(recipe:Recipe, # the run's recipe
-               scheme:str, # the table's training scheme
-              )->str:
-    "The scheme a run trains under: the table's, except that a Protocol-CAT recipe always trains on Protocol-CAT."
-    return "protocol-cat" if recipe.data == "protocol-cat" and scheme != "synthetic" else scheme
-
-class PlanOnly(Exception):
-    "Raised by `train_runs` when `$M2S_PLAN` names a plan file: the runs were written there, none trained."
-
-def plan_runs(jobs:list, # (spec, fold) pairs
-              schemes:dict, # {spec: the scheme it trains under} (`run_scheme`)
-              data:dict, # {scheme: (training data folder, data set name)} (`_train_set`)
-              seed:int=0, # the runs' seed (the fold split)
-             ):
-    "Append one JSON line per run to the file `$M2S_PLAN` names (recipe budget and the data it would read); stop."
-    with open(os.environ["M2S_PLAN"], "a") as fh:
-        for s, f in jobs:
-            r = recipe_for(s)
-            tr, va, d = build_data(r, f, *data[schemes[s]], seed=seed)
-            fh.write(json.dumps(dict(spec=s, fold=f, recipe=r.name.partition("@")[0], model=r.model, size=r.size,
-                                     bs=r.bs, accum=r.accum, epochs=r.epochs, images=len(tr), valid=len(va),
-                                     scheme=schemes[s], data=d)) + "\n")
-    raise PlanOnly(f"{len(jobs)} runs written to {os.environ['M2S_PLAN']}; none trained")
-
-def train_runs(specs:list, # the variants, as specs ('recipe' or 'recipe@model')
-               folds:list, # the folds to train, e.g. [1, 2, 3, 4, 5]
-               runs, # parent folder of the run directories
-               scheme:str="synthetic", # 'synthetic', or a real-data scheme of `PROTOCOLS` (e.g. 'casiav2')
+def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
+               runs, # the profile's runs folder: each run's `folder` is under it
                data_root=None, # folder of the real data sets
-               device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
-               seed:int=0, # the runs' seed
+               ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
                progress:bool=True, # print one line per run to stderr
               )->tuple[pd.DataFrame, dict]:
-    "Train, resume or reuse every spec x fold run: (one row per run, {spec: [best.pth per fold]})."
-    jobs = [(s, f) for s in specs for f in folds]
-    schemes = {s: run_scheme(recipe_for(s), scheme) for s in specs}
-    data = {sch: _train_set(sch, data_root) for sch in set(schemes.values())}  # each training set found once
-    if os.environ.get("M2S_PLAN"): plan_runs(jobs, schemes, data, seed)
+    "Train, resume or reuse every run of the plan: (one row per run, {spec: [best.pth per fold]})."
+    ctx = Context.of(ctx)
+    data = {sch: train_set(sch, data_root) for sch in dict.fromkeys(r.scheme for r in plan)}  # each found once
     rows, cks = [], {}
-    for k, (s, f) in enumerate(jobs):
-        r, sch = recipe_for(s), schemes[s]
-        root, dataset = data[sch]
-        # one folder per real-data scheme: the same recipe and fold trained on CASIAv2 and on DIS25k are two runs
-        parent = Path(runs) / sch if sch != "synthetic" else Path(runs)
-        rd = run_dir_for(parent, r, f, seed)
+    for k, run in enumerate(plan):
+        r, s, f = recipe_for(run.spec, ctx), run.spec, run.fold
+        rd = Path(runs) / run.folder
         info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
         if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
             raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; "
                              "remove it or use another runs folder")
         t0 = time.perf_counter()
         if info.get("status") != "complete":
-            if progress: print(f"[{k + 1}/{len(jobs)}] training {s} fold {f} ...", file=sys.stderr, flush=True)
-            info = train_run(r, parent, f, root, dataset, None, resume=(rd / "last.pth").exists(),
-                             device=device, seed=seed, quiet=True)
+            if progress: print(f"[{k + 1}/{len(plan)}] training {s} fold {f} ...", file=sys.stderr, flush=True)
+            info = train_run(r, rd.parent.parent, f, *data[run.scheme], None, resume=(rd / "last.pth").exists(),
+                             device=ctx.device, seed=run.seed, on_bad=ctx.on_bad, quiet=True)
             if progress:
-                print(f"[{k + 1}/{len(jobs)}] {s} fold {f}: {info['epochs_done']} epochs in "
+                print(f"[{k + 1}/{len(plan)}] {s} fold {f}: {info['epochs_done']} epochs in "
                       f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}",
                       file=sys.stderr, flush=True)
-        elif progress: print(f"[{k + 1}/{len(jobs)}] {s} fold {f}: complete run reused", file=sys.stderr, flush=True)
+        elif progress: print(f"[{k + 1}/{len(plan)}] {s} fold {f}: complete run reused", file=sys.stderr, flush=True)
         release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
         rows.append(dict(variant=s, model=r.model, fold=f, epochs=info["epochs_done"],
                          seconds=round(info["seconds"], 1), best=info["best_score"]))
@@ -179,10 +75,11 @@ def evaluate_runs(label:str, # the name written in the `variant` column
                   scheme:str="synthetic", # the training scheme whose unseen sets to evaluate
                   data_root=None, # folder of the real data sets
                   n_synth:int=100, # synthetic scheme: images per unseen domain
-                  device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                  ctx:Context|None=None, # the command's settings: device, bad files
                  )->tuple:
     "(per-fold scores with the unseen average, per-image rows) of fold checkpoints, labelled `label`."
-    sc, pi = seen_unseen(checkpoints, scheme, data_root, device=device, n_synth=n_synth)
+    ctx = Context.of(ctx)
+    sc, pi = seen_unseen(checkpoints, scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
     return with_unseen_avg(sc).assign(variant=label), pi.assign(variant=label)
 
 def fold_tables(scores:pd.DataFrame, # per-fold scores of one or more variants (a `variant` column)
@@ -200,25 +97,25 @@ def temporary_runs()->Path:
 
 def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the first sets the protocol
           folds:list, # the folds to train and evaluate
-          scheme:str="synthetic", # 'synthetic', or a real-data scheme of `PROTOCOLS` (e.g. 'casiav2')
+          scheme:str="synthetic", # 'synthetic', or a real-data scheme of `SCHEMES` (e.g. 'casiav2')
           runs=None, # parent folder of the run directories; None: a temporary folder, removed at exit
           data_root=None, # folder of the real data sets
           n_synth:int=100, # synthetic scheme: images per unseen domain
-          device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
           seed:int=0, # the runs' seed
+          ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
           progress:bool=True, # print what is being trained and evaluated to stderr
          )->dict:
     "Train every run and evaluate it on the seen fold and the unseen sets: dict(train, scores, table, per_image)."
-    runs = Path(runs) if runs else temporary_runs()
-    train, cks = train_runs(specs, folds, runs, scheme, data_root, device, seed, progress)
+    runs, specs = Path(runs) if runs else temporary_runs(), list(dict.fromkeys(specs))
+    train, cks = train_runs(runs_of(specs, folds, scheme, seed, ctx), runs, data_root, ctx, progress)
     scores, per_image = [], []
     for s, ck in cks.items():
         if progress: print(f"evaluating {s} ({len(ck)} fold model(s))", file=sys.stderr, flush=True)
-        sc, pi = evaluate_runs(s, ck, scheme, data_root, n_synth, device)
+        sc, pi = evaluate_runs(s, ck, scheme, data_root, n_synth, ctx)
         scores.append(sc)
         per_image.append(pi)
-    proto = recipe_for(specs[0]).protocol
-    refs = [all_tampered(per_image[0], proto), fixed_mask_scores(cks[specs[0]], scheme, data_root, n_synth, device)]
+    proto = recipe_for(specs[0], ctx).protocol
+    refs = [all_tampered(per_image[0], proto), fixed_mask_scores(cks[specs[0]], scheme, data_root, n_synth, ctx)]
     scores = pd.concat(scores + refs, ignore_index=True)
     return dict(train=train, scores=scores, table=fold_tables(scores),
                 per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks)
@@ -270,20 +167,21 @@ def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their dat
                       scheme:str="synthetic", # the training scheme whose unseen sets to evaluate
                       data_root=None, # folder of the real data sets
                       n_synth:int=100, # synthetic scheme: images per unseen domain
-                      device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                      ctx:Context|None=None, # the command's settings: device, bad files
                      )->pd.DataFrame:
     "Scores of each fold's best fixed mask (fitted on that fold's training masks) on the seen fold and the unseen sets."
     from m2s_repro.train.learner import load_checkpoint
     from m2s_repro.evaluation.evaluate import scheme_sets, evaluate, summarize
-    rows, sets = [], None
+    ctx, rows, sets = Context.of(ctx), [], None
     for ck in checkpoints:
         meta = load_checkpoint(ck)["meta"]
         rec = Recipe(**meta["recipe"])
-        train, held, _ = data_of(meta)
+        train, held, _ = data_of(meta, ctx.on_bad)
         model = FixedMask(fit_fixed_mask(train)[0])
-        if sets is None: sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size)
+        if sets is None:
+            sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size, on_bad=ctx.on_bad)
         for name, ds in {"seen": held, **sets}.items():
-            summary = summarize(evaluate(model, ds, device=device), rec.protocol)
+            summary = summarize(evaluate(model, ds, device=ctx.device), rec.protocol)
             rows.append(dict(fold=meta["fold"], dataset=name, **summary))
     return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)
 
@@ -394,16 +292,16 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
                      data_root=None, # folder of the real data sets
                      n:int=100, # synthetic scheme: test images
                      kinds:dict|None=None, # {kind: strengths}; None: Mesorch's Table 2 (`ROBUSTNESS`)
-                     device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                     ctx:Context|None=None, # the command's settings: device, bad files
                      progress:bool=True, # print each model's name to stderr
                     )->pd.DataFrame:
     "Pixel F1 (IMDL-BenCo) of each checkpoint under every perturbation: rows (model, kind, value, f1, ...)."
     from m2s_repro.train.learner import model_from_checkpoint
     from m2s_repro.evaluation.evaluate import robustness
     from m2s_repro.data.loaders import SynthDataset, ForgeryDataset
-    out = []
+    ctx, out = Context.of(ctx), []
     for label, ck in checkpoints.items():
-        model, meta = model_from_checkpoint(ck, device=device)
+        model, meta = model_from_checkpoint(ck, device=ctx.device)
         rec = Recipe(**meta["recipe"])
         if scheme == "synthetic":
             def make(p): return SynthDataset(n, "unseen-splice", rec.synth_size, seed=12345, protocol=rec.protocol,
@@ -414,10 +312,10 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
             found = find_datasets(data_root)
             if "casiav1" not in found:
                 raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
-            recs = tampered_records(found["casiav1"], "casiav1")
+            recs = tampered_records(found["casiav1"], "casiav1", ctx.on_bad)
             def make(p): return ForgeryDataset(recs, rec.protocol, rec.size, perturbation=p)
         if progress: print(f"robustness: {label}", file=sys.stderr, flush=True)
-        out.append(robustness(model, make, "benco", kinds, device=device).assign(model=label))
+        out.append(robustness(model, make, "benco", kinds, device=ctx.device).assign(model=label))
     return pd.concat(out, ignore_index=True)
 
 
@@ -426,16 +324,17 @@ def prune_checkpoint(ck, # best.pth of a trained gated Mesorch run
                      keep:int=5, # number of scales to keep
                      out=None, # the new checkpoint; None: pruned<keep>.pth next to `ck`
                      bs:int=8, # batch size for the mean gate weights
-                     device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                     ctx:Context|None=None, # the command's settings: device, bad files
                     )->tuple[Path, dict]:
     "Prune a gated Mesorch checkpoint to its `keep` strongest scales: (new checkpoint, mean gate weight per scale)."
     from torch.utils.data import DataLoader
     from m2s_repro.train.learner import model_from_checkpoint, load_checkpoint, write_checkpoint
     from m2s_repro.models.mesorch import gate_means, prune_mesorch, SCALE_NAMES
-    model, meta = model_from_checkpoint(ck, device=device)
+    ctx = Context.of(ctx)
+    model, meta = model_from_checkpoint(ck, device=ctx.device)
     if getattr(model, "gate", None) is None: raise ValueError(f"{ck}: not a gated Mesorch model, nothing to prune")
     if not 1 <= keep <= len(model.scales): raise ValueError(f"keep must be 1..{len(model.scales)}, got {keep}")
-    means = gate_means(model, DataLoader(data_of(meta)[1], batch_size=bs))
+    means = gate_means(model, DataLoader(data_of(meta, ctx.on_bad)[1], batch_size=bs))
     small = prune_mesorch(model, means, eps=float(means.sort(descending=True).values[keep - 1]))
     opts = dict(meta["model_options"], scales=small.cfg.scales, gate=False, keep_unused_head=small.cfg.keep_unused_head)
     out = Path(out) if out else Path(ck).with_name(f"pruned{keep}.pth")
@@ -450,7 +349,7 @@ def qualitative(checkpoint, # best.pth of a run
                 data_root=None, # folder of the real data sets
                 per_set:int=1, # tampered images shown per data set
                 n_synth:int=20, # synthetic scheme: images per unseen domain to pick from
-                device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                ctx:Context|None=None, # the command's settings: device, bad files
                ):
     "Figure: image | ground truth | prediction | prior, for `per_set` tampered images of each data set."
     import matplotlib.pyplot as plt
@@ -458,11 +357,12 @@ def qualitative(checkpoint, # best.pth of a run
     from m2s_repro.evaluation.evaluate import scheme_sets
     from m2s_repro.data.loaders import denormalize
     from m2s_repro.numerics.metrics import prediction_of
-    model, meta = model_from_checkpoint(checkpoint, device=device)
+    ctx = Context.of(ctx)
+    model, meta = model_from_checkpoint(checkpoint, device=ctx.device)
     rec = Recipe(**meta["recipe"])
-    sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size)
+    sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size, on_bad=ctx.on_bad)
     picks = []
-    for name, ds in {"seen": data_of(meta)[1], **sets}.items():
+    for name, ds in {"seen": data_of(meta, ctx.on_bad)[1], **sets}.items():
         idx = [i for i in range(min(len(ds), 4 * per_set + 8)) if ds[i][1][:1].sum() > 0][:per_set]
         picks += [(name, *ds[i]) for i in idx]
     if not picks: raise ValueError("no tampered image to show")
@@ -492,8 +392,6 @@ def qualitative(checkpoint, # best.pth of a run
 
 
 # %% ../../nbs/report/44_study.ipynb #c460e03e
-MACHINE_PARAMS = ("DATA_ROOT", "RUNS", "DEVICE", "OUT")  # where a run reads and writes: not part of what it measures
-
 def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `parameters` cell
                 notebook:str, # the table notebook's name, e.g. '90_main'
                 comparable:bool|None=None, # are the numbers comparable with the paper's? default: PROFILE == 'paper'
@@ -502,7 +400,6 @@ def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `par
                )->dict:
     "Seed the run with `SEED`, say when its numbers are not comparable with the paper's, and return its parameters."
     from m2s_repro.core import set_seed
-    from m2s_repro.report.reproduce import parameter_names
     params = {k: list(ns[k]) if isinstance(ns[k], tuple) else ns[k] for k in parameter_names(notebook)
               if k not in MACHINE_PARAMS}
     set_seed(params.get("SEED", 0))
@@ -541,6 +438,7 @@ def record(out, # the table's results folder; None writes nothing
            seed:int|None=None, # the run's seed
            comparable:bool=False, # whether the numbers are comparable with the paper's
            note:str|None=None, # the line heading table.md; default: what the profile's numbers are
+           ctx:Context|None=None, # the command's settings: a rehearsal marks every output
            **values, # more results for metrics.json (frames become lists of records)
           )->Path|None:
     "Write table.csv, table.md, fig_*.png and metrics.json into `out` (None: write nothing)."
@@ -552,8 +450,7 @@ def record(out, # the table's results folder; None writes nothing
     table.to_csv(out / "table.csv", index=False)
     spread = rerun_spread(out, profile) if out.name != "rerun" else None
     head = note or PROFILE_NOTES[profile]
-    if os.environ.get("M2S_REHEARSE"):  # `reproduce --rehearse`: the paper's code path on fake data
-        level = os.environ["M2S_REHEARSE"]
+    if (level := Context.of(ctx).rehearse):  # `reproduce --rehearse`: the paper's code path on fake data
         head = REHEARSAL_NOTE.format(epochs=REHEARSALS[level]["epochs"], level=level) + "\n\n" + head
         comparable = False
         values = dict(values, rehearsal=True)

@@ -87,6 +87,7 @@ def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or 
                  fingerprint=folds["fingerprint"], train=len(tr), valid=len(va)))
 
 def data_of(meta:dict, # a checkpoint's `meta` (or a run summary)
+            on_bad:str="raise", # bad files in a real set: 'raise' (stop with the list) or 'skip' them
            )->tuple:
     "`build_data` again for the run a checkpoint's `meta` describes: (train dataset, held-out dataset, description)."
     d = meta["data"]
@@ -94,7 +95,7 @@ def data_of(meta:dict, # a checkpoint's `meta` (or a run summary)
         raise ValueError(f"{d['file']}: a released checkpoint has no held-out fold or synthetic training set here: "
                          "evaluate it on a data set with --dataset NAME --data-root DIR")
     return build_data(Recipe(**meta["recipe"]), meta["fold"], d.get("root"), d.get("dataset"), d.get("folds_file"),
-                      k=d.get("k", 5), seed=meta["seed"])
+                      k=d.get("k", 5), seed=meta["seed"], on_bad=on_bad)
 
 
 # %% ../../nbs/train/21_learner.ipynb #41180f7d

@@ -4,16 +4,15 @@
 
 # %% ../../nbs/train/20_recipes.ipynb #84535051
 from __future__ import annotations
-import os
 from dataclasses import dataclass, field
 import torch
 from fastai.callback.schedule import SchedCos, SchedLin, combine_scheds
 from fastai.optimizer import OptimWrapper
-from ..core import replace_fields
+from ..core import replace_fields, Context
 
 # %% auto #0
 __all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'rehearsal', 'local_weight_files',
-           'with_local_weights', 'get_recipe', 'param_groups', 'adamw', 'lr_schedule', 'offset']
+           'with_local_weights', 'get_recipe', 'recipe_for', 'param_groups', 'adamw', 'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -129,9 +128,9 @@ def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
     return recipe.with_(epochs=e, bs=min(recipe.bs, b["bs"]), per_set=min(recipe.per_set, b["per_set"]),
                         warmup_epochs=recipe.warmup_epochs * e / recipe.epochs)
 
-LOCAL_WEIGHTS = {  # Mesorch option: (the variable `reproduce` sets, which models read the file)
-    "mit_weights": ("M2S_MIT_WEIGHTS", "SegFormer's ImageNet mit_b3.pth, for a full-size MiT-B3 Transformer branch"),
-    "noiseprint_weights": ("M2S_NOISEPRINT_WEIGHTS", "TruFor's NoisePrint++ weights, for the NoisePrint++ extractor")}
+LOCAL_WEIGHTS = {  # Mesorch option (and `Context` field): the file it names
+    "mit_weights": "SegFormer's ImageNet mit_b3.pth, for a full-size MiT-B3 Transformer branch",
+    "noiseprint_weights": "TruFor's NoisePrint++ weights, for the NoisePrint++ extractor"}
 
 def local_weight_files(r:Recipe, # a recipe
                       )->list:
@@ -144,22 +143,41 @@ def local_weight_files(r:Recipe, # a recipe
     return [k for k in LOCAL_WEIGHTS if uses[k]]
 
 def with_local_weights(r:Recipe, # a recipe
+                       ctx:Context|None=None, # its files (`reproduce --mit-weights / --noiseprint-weights`)
                       )->Recipe:
-    "`r` with the weight files `reproduce --mit-weights / --noiseprint-weights` name, where its model reads them."
-    add = {k: os.environ[v] for k in local_weight_files(r) for v in [LOCAL_WEIGHTS[k][0]]
-           if os.environ.get(v) and r.model_options.get(k) is None}
+    "`r` with the weight files the context names, where its model reads them (a file the recipe names stays)."
+    ctx = Context.of(ctx)
+    add = {k: getattr(ctx, k) for k in local_weight_files(r) if getattr(ctx, k) and r.model_options.get(k) is None}
     return r.with_(model_options={**r.model_options, **add}) if add else r
 
 def get_recipe(name:str, # a key of `RECIPES`
+               ctx:Context|None=None, # the command's settings: local weight files, a rehearsal's budget
                **overrides, # Recipe fields to change, e.g. epochs=3
               )->Recipe:
-    "A named recipe with field overrides, the files of `LOCAL_WEIGHTS` and `$M2S_REHEARSE` as `reproduce` sets them."
+    "A named recipe with field overrides, and the context's weight files and rehearsal budget."
     if name not in RECIPES: raise ValueError(f"Unknown recipe {name!r}; known: {', '.join(RECIPES)}")
-    r = with_local_weights(RECIPES[name].with_(**overrides) if overrides else RECIPES[name])
-    level = os.environ.get("M2S_REHEARSE")
-    if level and level not in REHEARSALS:
-        raise ValueError(f"$M2S_REHEARSE={level!r}: use one of {sorted(REHEARSALS)}, or unset it")
-    return rehearsal(r, level) if level else r
+    ctx = Context.of(ctx)
+    r = with_local_weights(RECIPES[name].with_(**overrides) if overrides else RECIPES[name], ctx)
+    if ctx.rehearse and ctx.rehearse not in REHEARSALS:
+        raise ValueError(f"rehearsal {ctx.rehearse!r}: use one of {sorted(REHEARSALS)}")
+    return rehearsal(r, ctx.rehearse) if ctx.rehearse else r
+
+def _family(model:str)->str: return model.split("-")[0]
+
+def recipe_for(spec:str, # 'recipe' or 'recipe@model'
+               ctx:Context|None=None, # the command's settings (`get_recipe`)
+              )->Recipe:
+    "The recipe of a spec: 'recipe', or 'recipe@model' (the recipe's budget and data, another model of its family)."
+    from m2s_repro.models import model_names
+    name, _, model = spec.partition("@")
+    r = get_recipe(name, ctx)
+    if not model: return r
+    if model not in model_names():
+        raise ValueError(f"{spec!r}: unknown model {model!r}; registered: {', '.join(model_names())}")
+    if _family(model) != _family(r.model):
+        raise ValueError(f"{spec!r}: recipe {name!r} trains a {r.model!r} model, "
+                         f"whose options do not fit {model!r}; use a {_family(model)} recipe")
+    return get_recipe(name, ctx, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
 
 # %% ../../nbs/train/20_recipes.ipynb #eaf9c74f
 def param_groups(model:torch.nn.Module, # the model to train
