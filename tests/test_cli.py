@@ -102,7 +102,7 @@ def test_predict_with_the_bundled_checkpoint(cli, tmp_path):
 # from the code under test): a new option is added here, a lost one fails.
 OPTIONS = {
     'info': '--device --json',
-    'efficiency': '--all --backbone --batch --device --family --json --list --model --runs --size --warmup',
+    'efficiency': '--all --backbone --batch --device --family --json --list --model --repeats --runs --size --warmup',
     'photos': '--out --rebuild',
     'synth': '--domain --n --out --seed --size',
     'datasets': '--data-root --dataset --json --limit --no-decode --out --tampered-only --workers --write-json {list,check,fake}',

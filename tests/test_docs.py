@@ -92,3 +92,17 @@ def test_screenshot_shows_sidebar_and_toc(site, tmp_path):
         toc_bg, toc_rows = strip(1400 - 225, 1400, (0xfa, 0xfb, 0xfc))
         assert side_bg > .6 and side_rows > 200, f"no sidebar on the screenshot of {page}"
         assert toc_bg > .6 and toc_rows > 30, f"no table of contents on the screenshot of {page}"
+
+
+def test_table_pages_show_the_committed_numbers(site):
+    """A reader browsing the site sees each table's committed run: its header (profile, commit) and its figures."""
+    import json
+    out, _ = site
+    for t in ("main", "ablation_s", "mesorch"):
+        m = json.loads((ROOT / "results" / t / "metrics.json").read_text())
+        page = {"main": "tables/90_main.html", "ablation_s": "tables/92_ablation_s.html",
+                "mesorch": "tables/97_mesorch.html"}[t]
+        text = (out / page).read_text()
+        assert f"Committed results of the {t} table" in text, page
+        assert m["provenance"]["git"]["sha"][:10] in text, page
+        assert "<img" in text, page  # the run's figures, not an empty page

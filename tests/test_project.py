@@ -159,3 +159,16 @@ def test_no_setting_travels_in_the_environment():
     # Hugging Face cache a rehearsal or doctor points timm at (library settings, not ours)
     for u in env_users:
         assert re.search(r"M2S_DEVICE|M2S_DEBUG|CUBLAS_WORKSPACE_CONFIG|HF_HUB_", u), f"reads the environment: {u}"
+
+
+def test_evaluation_loads_models_without_the_training_code():
+    """Checkpoints belong to the model layer and a run's data to the data layer: evaluation imports neither train nor
+    report (it reads a run back from its checkpoint alone)."""
+    bad = [f"{a} -> {b} (line {ln})" for a, b, ln in _imports()
+           if _layer(a) in ("evaluation", "models", "data") and _layer(b) == "train"]
+    assert not bad, bad
+
+
+def test_study_keeps_to_reporting():
+    lines = (ROOT / "m2s_repro" / "report" / "study.py").read_text().splitlines()
+    assert len(lines) < 300, f"report/study.py has {len(lines)} lines: training and evaluation live in their layers"

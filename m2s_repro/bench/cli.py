@@ -22,13 +22,13 @@ def efficiency_command(args, # the parsed `m2s-repro efficiency` arguments
     if args.model not in model_names():
         raise ValueError(f"Unknown model {args.model!r}; registered: {', '.join(model_names())}")
     if args.size <= 0 or args.size % 32: raise ValueError(f"--size must be a positive multiple of 32, got {args.size}")
-    if min(args.batch) < 1 or args.runs < 1: raise ValueError("--batch sizes and --runs must be at least 1")
+    if min(args.batch) < 1 or args.repeats < 1: raise ValueError("--batch sizes and --repeats must be at least 1")
     over = {"backbone": args.backbone} if args.backbone else {}
     if args.all: return _efficiency_table(args, [n for n in model_names() if args.family in n], over)
     if over and not args.model.startswith("m2sformer"):
         raise ValueError("--backbone applies to M2SFormer variants only")
     if not args.json: print(f"measuring {args.model} at {args.size}x{args.size} ...", file=sys.stderr, flush=True)
-    r = measure(args.model, args.size, tuple(args.batch), args.runs, args.warmup, args.device, **over)
+    r = measure(args.model, args.size, tuple(args.batch), args.repeats, args.warmup, args.device, **over)
     if args.json:
         print(json.dumps(r, indent=2))
         return 0
@@ -47,7 +47,7 @@ def _efficiency_table(args, names, over)->int:
     recs = []
     for i, n in enumerate(names):
         if not args.json: print(f"[{i + 1}/{len(names)}] {n} ...", file=sys.stderr, flush=True)
-        recs.append(measure(n, args.size, tuple(args.batch), args.runs, args.warmup, args.device,
+        recs.append(measure(n, args.size, tuple(args.batch), args.repeats, args.warmup, args.device,
                             **(over if n.startswith("m2sformer") else {})))  # --backbone is M2SFormer's encoder
     if args.json:
         print(json.dumps(recs, indent=2))
@@ -79,7 +79,8 @@ def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                      help="with --all: only models whose name contains this (e.g. m2sformer, mesorch)")
     eff.add_argument("--size", type=int, default=256, help="square input side in pixels (default 256)")
     eff.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes to time (default 1 8)")
-    eff.add_argument("--runs", type=int, default=5, help="timed runs per batch size; the median is reported")
+    eff.add_argument("--repeats", "--runs", dest="repeats", type=int, default=5,
+                     help="timed repeats per batch size; the median is reported (--runs: its older name)")
     eff.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs")
     eff.add_argument("--backbone", default=None, help="backbone size override, e.g. b0 (default: the variant's)")
     eff.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")

@@ -11,7 +11,8 @@ import numpy as np, pandas as pd
 import torch, torch.nn as nn
 from ..core import get_device
 from ..train.recipes import Recipe, get_recipe
-from ..train.learner import build_data, make_learner
+from ..data.build import build_data
+from ..train.learner import make_learner
 from .efficiency import timeit, PeakMemory
 from ..models.m2s_block import M2SBlock, SpectralAttentionLoop
 from ..models.layers import resize

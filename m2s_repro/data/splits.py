@@ -12,10 +12,10 @@ from .readers import DataError
 from ..core import atomic_write
 
 # %% auto #0
-__all__ = ['PROTOCOLS', 'fingerprint', 'make_folds', 'save_folds', 'load_folds', 'fold_split']
+__all__ = ['SCHEMES', 'fingerprint', 'make_folds', 'save_folds', 'load_folds', 'fold_split']
 
 # %% ../../nbs/data/07c_splits.ipynb #413edeb4
-PROTOCOLS = {
+SCHEMES = {
     "casiav2": dict(train="casiav2", unseen=("casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd")),
     # the DIS25k scheme's unseen sets are not known from the paper: the released code's commented-out test list
     "dis25k": dict(train="dis25k",

@@ -17,7 +17,7 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
     from pathlib import Path
     import pandas as pd
     from m2s_repro.evaluation.evaluate import evaluate, summarize, seen_unseen, fold_table
-    from m2s_repro.train.learner import model_from_checkpoint
+    from m2s_repro.models.checkpoint import model_from_checkpoint
     from m2s_repro.core import claim_output
     from m2s_repro.data.perturb import parse_perturbation
     one_set = ("--perturb", "--robustness", "--with-authentic", "--skip-bad")
@@ -89,7 +89,7 @@ def convert_command(args, # the parsed `m2s-repro convert` arguments
     "The `m2s-repro convert` command: a released checkpoint to ours, or (--to released) ours to the released format."
     from pathlib import Path
     from m2s_repro.core import JobFailed
-    from m2s_repro.train.learner import convert_released, convert_to_released
+    from m2s_repro.models.checkpoint import convert_released, convert_to_released
     src, out = Path(args.released), Path(args.out)
     if not src.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(src))
     if out.resolve() == src.resolve(): raise ValueError("OUT must differ from the input file")

@@ -97,7 +97,7 @@ def fold_table(scores:pd.DataFrame, # columns: fold, dataset, and one column per
     return pd.DataFrame(rows)
 
 # %% ../../nbs/evaluation/32_evaluate.ipynb #e02a5368
-def scheme_sets(scheme:str="synthetic", # a training scheme: a key of `PROTOCOLS`, e.g. 'synthetic' or 'casiav2'
+def scheme_sets(scheme:str="synthetic", # a training scheme: a key of `SCHEMES`, e.g. 'synthetic' or 'casiav2'
                 data_root=None, # folder holding the real data sets (real schemes)
                 protocol:str="m2s", # 'm2s' or 'benco': the transform and normalisation
                 size:int=256, # the model's input side
@@ -107,9 +107,9 @@ def scheme_sets(scheme:str="synthetic", # a training scheme: a key of `PROTOCOLS
                 on_bad:str="raise", # unusable files: 'raise' or 'skip'
                )->tuple[dict, list]:
     "({name: dataset} of the scheme's unseen test sets, [missing data set names])."
-    from m2s_repro.data.splits import PROTOCOLS
-    if scheme not in PROTOCOLS: raise ValueError(f"Unknown scheme {scheme!r}; known: {sorted(PROTOCOLS)}")
-    names = PROTOCOLS[scheme]["unseen"]
+    from m2s_repro.data.splits import SCHEMES
+    if scheme not in SCHEMES: raise ValueError(f"Unknown scheme {scheme!r}; known: {sorted(SCHEMES)}")
+    names = SCHEMES[scheme]["unseen"]
     if scheme == "synthetic":
         return {n: SynthDataset(n_synth, n, synth_size, seed=seed, protocol=protocol, out_size=size) for n in names}, []
     from m2s_repro.data.datasets import find_datasets
@@ -130,15 +130,15 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
                 **set_kw, # more `scheme_sets` options, e.g. n_synth
                )->tuple[pd.DataFrame, pd.DataFrame]:
     "(per-fold scores, per-image rows) of each fold model on its held-out fold and every unseen set."
-    from m2s_repro.train.learner import model_from_checkpoint, data_of
-    from m2s_repro.train.recipes import Recipe
+    from m2s_repro.models.checkpoint import model_from_checkpoint
+    from m2s_repro.data.build import data_of
     scores, rows, sets = [], [], None
     for ck in checkpoints:
         model, meta = model_from_checkpoint(ck, device=device)
-        rec = Recipe(**meta["recipe"])
-        proto = protocol or rec.protocol
+        rec = meta["recipe"]
+        proto = protocol or rec["protocol"]
         if sets is None:
-            sets, missing = scheme_sets(scheme, data_root, proto, rec.size, synth_size=rec.synth_size,
+            sets, missing = scheme_sets(scheme, data_root, proto, rec["size"], synth_size=rec["synth_size"],
                                         on_bad=on_bad, **set_kw)
             if missing: print(f"not found under {data_root}: {', '.join(missing)} (skipped)", file=sys.stderr)
         for name, ds in {"seen": data_of(meta, on_bad)[1], **sets}.items():

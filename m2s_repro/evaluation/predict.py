@@ -87,7 +87,7 @@ def predict_files(paths:list, # image files
         if not quiet:
             print(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the synthetic "
                   "benchmark (mini profile), NOT on CASIAv2", file=sys.stderr)
-    from m2s_repro.train.learner import model_from_checkpoint  # here: the errors above need no model code
+    from m2s_repro.models.checkpoint import model_from_checkpoint  # here: the errors above need no model code
     model, meta = model_from_checkpoint(checkpoint, device=device, text_table=text_table)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any image is predicted
     size = meta["recipe"]["size"]

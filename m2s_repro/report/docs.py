@@ -4,7 +4,7 @@
 
 # %% ../../nbs/report/42_docs.ipynb #1b0d6f46
 from __future__ import annotations
-import ast, html, posixpath, re, shutil, subprocess, time
+import ast, html, json, posixpath, re, shutil, subprocess, time
 from html.parser import HTMLParser
 from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
@@ -21,7 +21,8 @@ except ImportError as e:  # both come with the dev extras (jupyterlab brings nbc
 
 # %% auto #0
 __all__ = ['SECTIONS', 'nbs_path', 'docs_nbs', 'nb_section', 'sidebar_sections', 'sidebar_yml', 'write_sidebar', 'html_name',
-           'public_defs', 'prep_nb', 'nb_title', 'build_offline_docs', 'check_links', 'chromium', 'screenshot']
+           'public_defs', 'prep_nb', 'committed_page', 'nb_title', 'build_offline_docs', 'check_links', 'chromium',
+           'screenshot']
 
 # %% ../../nbs/report/42_docs.ipynb #f77c8c22
 SECTIONS = (("Package", ""), ("Numerics", "numerics"), ("Data", "data"), ("Models", "models"),
@@ -169,6 +170,31 @@ def prep_nb(nb, # a notebook (a dict or an `nbformat` node); left unchanged
             continue
         cells.append(c)
     nb.cells = cells
+    return nb
+
+# %% ../../nbs/report/42_docs.ipynb #9221d129
+def committed_page(rel:str, # notebook path relative to nbs/
+                   nb, # the notebook as read from nbs/
+                   results, # the results folder (`results/` beside `nbs/`)
+                  ):
+    "For a table notebook with committed results, its executed copy headed by profile, commit and date; else `nb`"
+    if PurePosixPath(rel).parts[0] != "tables": return nb
+    from m2s_repro.report.plan import TABLES
+    for t, spec in TABLES.items():
+        run, mj = Path(results)/t/spec.notebook, Path(results)/t/"metrics.json"
+        if spec.notebook != PurePosixPath(rel).name or not (run.is_file() and mj.is_file()): continue
+        m = json.loads(mj.read_text())
+        prov = m.get("provenance", {})
+        sha = (prov.get("git", {}).get("sha") or "unknown")[:10]
+        head = (f"> **Committed results of the {t} table** (`results/{t}/`): profile `{m.get('profile')}`, commit "
+                f"`{sha}`, run {prov.get('time', '')[:16].replace('T', ' ')}. The outputs below are that run's; "
+                f"`m2s-repro reproduce --tables {t}` makes them again.")
+        ex = nbformat.read(run, as_version=4)
+        for c in ex.cells:  # the run's warnings and progress lines on stderr are not its results
+            if c.cell_type == "code": c.outputs = [o for o in c.outputs if o.get("name") != "stderr"]
+        first = next((i for i, c in enumerate(ex.cells) if c.cell_type == "markdown"), -1)  # the title
+        ex.cells.insert(first + 1, nbformat.v4.new_markdown_cell(head))
+        return ex
     return nb
 
 # %% ../../nbs/report/42_docs.ipynb #26ae5036
@@ -349,9 +375,10 @@ def build_offline_docs(out_dir, # folder the site is written to
     if "index.ipynb" not in rels:
         raise FileNotFoundError(f"{root/'index.ipynb'} is missing: it is the home page")
     out.mkdir(parents=True, exist_ok=True)
-    nbs = {r: nbformat.read(root/r, as_version=4) for r in rels}
-    if execute:
-        for r in rels: _execute(nbs[r], root/r)
+    nbs = {r: committed_page(r, nbformat.read(root/r, as_version=4), root.parent/"results") for r in rels}
+    if execute:  # a table's committed run (papermill's) is shown as it ran, not run again
+        for r in rels:
+            if "papermill" not in nbs[r].metadata: _execute(nbs[r], root/r)
     titles = {r: nb_title(nb, PurePosixPath(r).stem) for r, nb in nbs.items()}
     links, sections, ex = _links(nbs), sidebar_sections(root), _exporter()
     (out/"docs.css").write_text(_CSS)

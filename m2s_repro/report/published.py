@@ -9,7 +9,7 @@ import pandas as pd
 from ..bench.efficiency import published_efficiency
 
 # %% auto #0
-__all__ = ['COLUMNS', 'UNITS', 'REPORT_COLUMNS', 'published', 'published_tables', 'consistency_report']
+__all__ = ['COLUMNS', 'UNITS', 'REPORT_COLUMNS', 'published', 'published_tables', 'consistency_report', 'published_robustness']
 
 # %% ../../nbs/report/41_published.ipynb #29c0033b
 COLUMNS = ["table", "method", "setting", "param", "dataset", "metric", "value", "unit", "source", "note"]
@@ -125,3 +125,14 @@ def consistency_report()->pd.DataFrame:
         *[_same_check("mesorch_full_model_across_tables", s, o, ["dataset", "metric"], full + f" (Table 1, {m})")
           for s, o, m in mesorch_copies],
         _x1024_check()], ignore_index=True)
+
+# %% ../../nbs/report/41_published.ipynb #557d3778
+_T2_KINDS = {"GaussNoise": "noise", "GaussianBlur": "blur", "JPEG": "jpeg"}
+
+def published_robustness()->pd.DataFrame:
+    "Mesorch's Table 2 as rows (model, kind, value, f1); value 0 is the clean score."
+    p = published("mesorch_T2")
+    p = p[p.param != "avg"]
+    values = [0 if v == "none" else int(v.split("=")[1]) for v in p.param]
+    return pd.DataFrame(dict(model=p.method, kind=p.setting.map(_T2_KINDS), f1=p.value.astype(float),
+                             value=values)).reset_index(drop=True)

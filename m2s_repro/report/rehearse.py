@@ -13,7 +13,8 @@ from ..models.registry import build_model, without_downloads
 from ..models.released import to_released, find_text_table, TEXT_TABLE_FILES
 from ..core import Context
 from ..train.recipes import RECIPES, recipe_for
-from .plan import TABLES, plan, train_set, hub_starts, table_names
+from ..train.runs import train_set
+from .plan import TABLES, plan, hub_starts, table_names
 
 # %% auto #0
 __all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'HUB_MODELS', 'ASSUMPTIONS', 'QUICK',
@@ -119,7 +120,7 @@ def plan_data(tables:list, # keys of `TABLES`
               progress:bool=True, # one line per table to stderr
              )->tuple:
     "(one row per table and training run, with the run's images per epoch and data; {table: error} of failed runs)."
-    from m2s_repro.train.learner import build_data
+    from m2s_repro.data.build import build_data
     ctx = Context.of(ctx)
     runs, rows, failed = plan(profile, tables, ctx, overrides), [], {}
     for r in runs.itertuples():

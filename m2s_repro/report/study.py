@@ -4,90 +4,24 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, shutil, sys, tempfile, time
+import json, shutil, sys, tempfile
 from multiprocessing.util import Finalize
-from dataclasses import asdict
 from pathlib import Path
-import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from ..core import provenance, save_json, release_memory, Context
+import pandas as pd, torch
+from ..core import provenance, save_json, Context
 from ..numerics.metrics import image_metrics, format_mean_std
 from ..train.recipes import Recipe, REHEARSALS, recipe_for
-from ..train.learner import train_run, data_of
-from .plan import runs_of, train_set, parameter_names, MACHINE_PARAMS
-from ..evaluation.evaluate import seen_unseen, fold_table
+from ..data.build import data_of
+from ..train.runs import runs_of, train_runs
+from ..evaluation.runs import evaluate_runs, fold_tables, all_tampered, fixed_mask_scores
+from .plan import parameter_names, MACHINE_PARAMS
 from .published import published
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'PAPER_NAMES', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'train_runs', 'with_unseen_avg',
-           'evaluate_runs', 'fold_tables', 'temporary_runs', 'study', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
-           'fixed_mask_scores', 'mean_std', 'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside',
-           'published_robustness', 'robustness_study', 'prune_checkpoint', 'qualitative', 'start_table', 'rerun_spread',
-           'record', 'keep_checkpoint']
-
-# %% ../../nbs/report/44_study.ipynb #e8882b71
-def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
-               runs, # the profile's runs folder: each run's `folder` is under it
-               data_root=None, # folder of the real data sets
-               ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
-               progress:bool=True, # print one line per run to stderr
-              )->tuple[pd.DataFrame, dict]:
-    "Train, resume or reuse every run of the plan: (one row per run, {spec: [best.pth per fold]})."
-    ctx = Context.of(ctx)
-    data = {sch: train_set(sch, data_root) for sch in dict.fromkeys(r.scheme for r in plan)}  # each found once
-    rows, cks = [], {}
-    for k, run in enumerate(plan):
-        r, s, f = recipe_for(run.spec, ctx), run.spec, run.fold
-        rd = Path(runs) / run.folder
-        info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
-        if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
-            raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; "
-                             "remove it or use another runs folder")
-        t0 = time.perf_counter()
-        if info.get("status") != "complete":
-            if progress: print(f"[{k + 1}/{len(plan)}] training {s} fold {f} ...", file=sys.stderr, flush=True)
-            info = train_run(r, rd.parent.parent, f, *data[run.scheme], None, resume=(rd / "last.pth").exists(),
-                             device=ctx.device, seed=run.seed, on_bad=ctx.on_bad, quiet=True)
-            if progress:
-                print(f"[{k + 1}/{len(plan)}] {s} fold {f}: {info['epochs_done']} epochs in "
-                      f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}",
-                      file=sys.stderr, flush=True)
-        elif progress: print(f"[{k + 1}/{len(plan)}] {s} fold {f}: complete run reused", file=sys.stderr, flush=True)
-        release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
-        rows.append(dict(variant=s, model=r.model, fold=f, epochs=info["epochs_done"],
-                         seconds=round(info["seconds"], 1), best=info["best_score"]))
-        cks.setdefault(s, []).append(rd / "best.pth")
-    return pd.DataFrame(rows), cks
-
+__all__ = ['PAPER_NAMES', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'temporary_runs', 'study', 'mean_std', 'beside_published',
+           'paper_datasets', 'plot_variants', 'plot_beside', 'qualitative', 'start_table', 'rerun_spread', 'record']
 
 # %% ../../nbs/report/44_study.ipynb #eef659d3
-def _metric_cols(scores:pd.DataFrame)->list:
-    return [c for c in scores.columns if c not in ("fold", "dataset", "n", "variant")]
-
-def with_unseen_avg(scores:pd.DataFrame, # per-fold scores: columns fold, dataset and one per metric
-                   )->pd.DataFrame:
-    "Per-fold scores with one more row per fold: 'unseen avg', the plain mean over the unseen sets."
-    unseen = scores[scores.dataset != "seen"]
-    avg = unseen.groupby("fold", as_index=False)[_metric_cols(scores)].mean().assign(dataset="unseen avg")
-    return pd.concat([scores, avg], ignore_index=True)
-
-def evaluate_runs(label:str, # the name written in the `variant` column
-                  checkpoints:list, # best.pth of each fold's run
-                  scheme:str="synthetic", # the training scheme whose unseen sets to evaluate
-                  data_root=None, # folder of the real data sets
-                  n_synth:int=100, # synthetic scheme: images per unseen domain
-                  ctx:Context|None=None, # the command's settings: device, bad files
-                 )->tuple:
-    "(per-fold scores with the unseen average, per-image rows) of fold checkpoints, labelled `label`."
-    ctx = Context.of(ctx)
-    sc, pi = seen_unseen(checkpoints, scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
-    return with_unseen_avg(sc).assign(variant=label), pi.assign(variant=label)
-
-def fold_tables(scores:pd.DataFrame, # per-fold scores of one or more variants (a `variant` column)
-               )->pd.DataFrame:
-    "`fold_table` of every variant in `scores`, one after the other."
-    tables = [fold_table(g, _metric_cols(g)).assign(variant=v) for v, g in scores.groupby("variant", sort=False)]
-    return pd.concat(tables, ignore_index=True)
-
 def temporary_runs()->Path:
     "A fresh folder for training runs that nobody asked to keep; removed when the process exits."
     d = Path(tempfile.mkdtemp(prefix="m2s_runs_"))
@@ -119,71 +53,6 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
     scores = pd.concat(scores + refs, ignore_index=True)
     return dict(train=train, scores=scores, table=fold_tables(scores),
                 per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks)
-
-REFERENCE = "all tampered (reference)"
-
-def all_tampered(per_image:pd.DataFrame, # per-image rows of one variant (`mask_fraction`, `label`, fold, dataset)
-                 protocol:str="m2s", # 'm2s' or 'benco': which metrics, and (benco) tampered images only
-                )->pd.DataFrame:
-    "Scores of 'every pixel tampered' on the same images, per fold and data set: the floor a model must beat."
-    f = per_image.mask_fraction
-    pi = per_image.assign(dsc=2 * f / (1 + f), iou=f, f1=2 * f / (1 + f), permute_f1=2 * f / (1 + f),
-                          pixel_iou=f, auc=.5)  # precision f, recall 1
-    if protocol == "benco": pi = pi[pi.label == 1]  # IMDL-BenCo scores tampered images only
-    cols = ["dsc", "iou"] if protocol == "m2s" else ["f1", "permute_f1", "pixel_iou", "auc"]
-    means = pi.groupby(["fold", "dataset"], as_index=False, sort=False)[cols].mean()
-    return with_unseen_avg(means).assign(variant=REFERENCE)
-
-FIXED = "fixed mask (reference)"
-
-class FixedMask(torch.nn.Module):
-    "A 'model' that predicts the same mask for every image: a positional prior."
-    def __init__(self,
-                 mask:torch.Tensor, # (H, W) binary mask, resized (nearest) to each input
-                ):
-        super().__init__()
-        self.register_buffer("logit", (mask.float() * 20 - 10)[None, None])
-
-    def forward(self, x):
-        "The mask's logits (+-10) at `x`'s size, once per image."
-        return F.interpolate(self.logit, x.shape[-2:], mode="nearest").expand(len(x), -1, -1, -1)
-
-def fit_fixed_mask(train_ds, # a dataset of (image, mask) pairs
-                   n:int=200, # number of training masks to fit on (the first n)
-                  )->tuple:
-    "(the binary mask that scores the best mean DSC on `n` training masks, its threshold on the mean training mask)."
-    sets = getattr(train_ds, "sets", None)  # Protocol-CAT's sub-sets are drawn from, not indexed: n/k from each
-    if sets: items = [s[i] for s in sets for i in range(min(len(s), max(1, n // len(sets))))]
-    else: items = [train_ds[i] for i in range(min(n, len(train_ds)))]
-    y = torch.stack([it[1][:1] for it in items])
-    y = (y > .5).float()
-    m = y.mean(0, keepdim=True)
-    ts = [round(t, 2) for t in np.arange(.05, .96, .05)]
-    score = {t: float(image_metrics((m >= t).float().expand_as(y), y)["dsc"].mean()) for t in ts}
-    t = max(score, key=score.get)
-    return (m[0, 0] >= t), t
-
-def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their data give the training masks)
-                      scheme:str="synthetic", # the training scheme whose unseen sets to evaluate
-                      data_root=None, # folder of the real data sets
-                      n_synth:int=100, # synthetic scheme: images per unseen domain
-                      ctx:Context|None=None, # the command's settings: device, bad files
-                     )->pd.DataFrame:
-    "Scores of each fold's best fixed mask (fitted on that fold's training masks) on the seen fold and the unseen sets."
-    from m2s_repro.train.learner import load_checkpoint
-    from m2s_repro.evaluation.evaluate import scheme_sets, evaluate, summarize
-    ctx, rows, sets = Context.of(ctx), [], None
-    for ck in checkpoints:
-        meta = load_checkpoint(ck)["meta"]
-        rec = Recipe(**meta["recipe"])
-        train, held, _ = data_of(meta, ctx.on_bad)
-        model = FixedMask(fit_fixed_mask(train)[0])
-        if sets is None:
-            sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size, on_bad=ctx.on_bad)
-        for name, ds in {"seen": held, **sets}.items():
-            summary = summarize(evaluate(model, ds, device=ctx.device), rec.protocol)
-            rows.append(dict(fold=meta["fold"], dataset=name, **summary))
-    return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)
 
 
 # %% ../../nbs/report/44_study.ipynb #8177b889
@@ -232,12 +101,12 @@ PAPER_NAMES = dict(casiav1="CASIAv1", casiav2="CASIAv2", columbia="Columbia", im
                    inthewild="In the Wild", misd="MISD", dis25k="DIS25k", coverage="Coverage", nist16="NIST16",
                    **{"protocol-cat": "Protocol-CAT"})
 
-def paper_datasets(scheme:str, # 'synthetic', or a real-data scheme of `PROTOCOLS` (e.g. 'casiav2')
+def paper_datasets(scheme:str, # 'synthetic', or a real-data scheme of `SCHEMES` (e.g. 'casiav2')
                   )->dict:
     "Our data set labels -> the paper's, for a scheme (synthetic: stand-ins for CASIAv2 and the paper's average)."
-    from m2s_repro.data.splits import PROTOCOLS
+    from m2s_repro.data.splits import SCHEMES
     if scheme == "synthetic": return {"seen": "CASIAv2", "unseen avg": "unseen avg"}
-    p = PROTOCOLS[scheme]
+    p = SCHEMES[scheme]
     unseen = {u: PAPER_NAMES.get(u, u) for u in p["unseen"]}
     return {"seen": PAPER_NAMES[p["train"]], **unseen, "unseen avg": "unseen avg"}
 
@@ -276,73 +145,6 @@ def plot_beside(beside:pd.DataFrame, # `beside_published`'s rows
     return ax.figure
 
 
-# %% ../../nbs/report/44_study.ipynb #164724bf
-_T2_KINDS = {"GaussNoise": "noise", "GaussianBlur": "blur", "JPEG": "jpeg"}
-
-def published_robustness()->pd.DataFrame:
-    "Mesorch's Table 2 as rows (model, kind, value, f1); value 0 is the clean score."
-    p = published("mesorch_T2")
-    p = p[p.param != "avg"]
-    values = [0 if v == "none" else int(v.split("=")[1]) for v in p.param]
-    return pd.DataFrame(dict(model=p.method, kind=p.setting.map(_T2_KINDS), f1=p.value.astype(float),
-                             value=values)).reset_index(drop=True)
-
-def robustness_study(checkpoints:dict, # {label: best.pth}
-                     scheme:str="synthetic", # 'synthetic' (the unseen-splice domain) or a real scheme (CASIAv1)
-                     data_root=None, # folder of the real data sets
-                     n:int=100, # synthetic scheme: test images
-                     kinds:dict|None=None, # {kind: strengths}; None: Mesorch's Table 2 (`ROBUSTNESS`)
-                     ctx:Context|None=None, # the command's settings: device, bad files
-                     progress:bool=True, # print each model's name to stderr
-                    )->pd.DataFrame:
-    "Pixel F1 (IMDL-BenCo) of each checkpoint under every perturbation: rows (model, kind, value, f1, ...)."
-    from m2s_repro.train.learner import model_from_checkpoint
-    from m2s_repro.evaluation.evaluate import robustness
-    from m2s_repro.data.loaders import SynthDataset, ForgeryDataset
-    ctx, out = Context.of(ctx), []
-    for label, ck in checkpoints.items():
-        model, meta = model_from_checkpoint(ck, device=ctx.device)
-        rec = Recipe(**meta["recipe"])
-        if scheme == "synthetic":
-            def make(p): return SynthDataset(n, "unseen-splice", rec.synth_size, seed=12345, protocol=rec.protocol,
-                                             out_size=rec.size, perturbation=p)
-        else:
-            from m2s_repro.data.datasets import find_datasets
-            from m2s_repro.data.check import tampered_records
-            found = find_datasets(data_root)
-            if "casiav1" not in found:
-                raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
-            recs = tampered_records(found["casiav1"], "casiav1", ctx.on_bad)
-            def make(p): return ForgeryDataset(recs, rec.protocol, rec.size, perturbation=p)
-        if progress: print(f"robustness: {label}", file=sys.stderr, flush=True)
-        out.append(robustness(model, make, "benco", kinds, device=ctx.device).assign(model=label))
-    return pd.concat(out, ignore_index=True)
-
-
-# %% ../../nbs/report/44_study.ipynb #20f7684c
-def prune_checkpoint(ck, # best.pth of a trained gated Mesorch run
-                     keep:int=5, # number of scales to keep
-                     out=None, # the new checkpoint; None: pruned<keep>.pth next to `ck`
-                     bs:int=8, # batch size for the mean gate weights
-                     ctx:Context|None=None, # the command's settings: device, bad files
-                    )->tuple[Path, dict]:
-    "Prune a gated Mesorch checkpoint to its `keep` strongest scales: (new checkpoint, mean gate weight per scale)."
-    from torch.utils.data import DataLoader
-    from m2s_repro.train.learner import model_from_checkpoint, load_checkpoint, write_checkpoint
-    from m2s_repro.models.mesorch import gate_means, prune_mesorch, SCALE_NAMES
-    ctx = Context.of(ctx)
-    model, meta = model_from_checkpoint(ck, device=ctx.device)
-    if getattr(model, "gate", None) is None: raise ValueError(f"{ck}: not a gated Mesorch model, nothing to prune")
-    if not 1 <= keep <= len(model.scales): raise ValueError(f"keep must be 1..{len(model.scales)}, got {keep}")
-    means = gate_means(model, DataLoader(data_of(meta, ctx.on_bad)[1], batch_size=bs))
-    small = prune_mesorch(model, means, eps=float(means.sort(descending=True).values[keep - 1]))
-    opts = dict(meta["model_options"], scales=small.cfg.scales, gate=False, keep_unused_head=small.cfg.keep_unused_head)
-    out = Path(out) if out else Path(ck).with_name(f"pruned{keep}.pth")
-    new_meta = dict(meta, model_options=opts, pruned_from=str(ck))
-    new = write_checkpoint(out, small, new_meta, load_checkpoint(ck)["epoch"])
-    return new, {SCALE_NAMES[s]: float(m) for s, m in zip(model.scales, means)}
-
-
 # %% ../../nbs/report/44_study.ipynb #f26f20ce
 def qualitative(checkpoint, # best.pth of a run
                 scheme:str="synthetic", # the training scheme whose unseen sets to show
@@ -353,7 +155,7 @@ def qualitative(checkpoint, # best.pth of a run
                ):
     "Figure: image | ground truth | prediction | prior, for `per_set` tampered images of each data set."
     import matplotlib.pyplot as plt
-    from m2s_repro.train.learner import model_from_checkpoint
+    from m2s_repro.models.checkpoint import model_from_checkpoint
     from m2s_repro.evaluation.evaluate import scheme_sets
     from m2s_repro.data.loaders import denormalize
     from m2s_repro.numerics.metrics import prediction_of
@@ -467,21 +269,3 @@ def record(out, # the table's results folder; None writes nothing
                                          provenance=provenance(seed=seed, params=parameters)))
     return out
 
-
-# %% ../../nbs/report/44_study.ipynb #03eb286c
-def keep_checkpoint(ck, # the run's best.pth
-                    dest, # where to copy it; its card goes to the same name with .json
-                    label:str, # what the model is, in words (e.g. what it was trained on and what it means)
-                   )->Path:
-    "Copy a best.pth to `dest` and write `dest`.json: what the model is and was trained on, and where it came from."
-    import shutil
-    from m2s_repro.train.learner import load_checkpoint
-    meta = load_checkpoint(ck)["meta"]
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ck, dest)
-    card = dict(label=label, model=meta["model"], model_options=meta["model_options"], recipe=meta["recipe"]["name"],
-                fold=meta["fold"], data=meta["data"], best=meta.get("best"), trained=meta["provenance"],
-                copied_from=str(ck), copied=provenance())
-    save_json(dest.with_suffix(".json"), card)
-    return dest

@@ -4,99 +4,27 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, errno, hashlib, io, json, os, random, re, sys, time
+import contextlib, json, random, sys, time
 from dataclasses import asdict
 from pathlib import Path
-import numpy as np, torch, torch.nn as nn
+import numpy as np, torch
 from fastai.learner import Learner
 from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientAccumulation
 from fastai.metrics import AvgMetric
 from ..core import set_seed, get_device, provenance, atomic_write
-from ..models import build_model, build_loss, without_downloads
+from ..models import build_model, build_loss
+from ..models.checkpoint import write_checkpoint, load_checkpoint
+from ..data.build import build_data
 from ..numerics.metrics import m2s_metrics, benco_metrics
 from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
-from ..data.loaders import ForgeryDataset, SynthDataset, BalancedDL, forgery_dls
+from ..data.loaders import BalancedDL, forgery_dls
 from ..data.perturb import TRAIN_AUGMENTS
 
 # %% auto #0
-__all__ = ['CHECKPOINT_FORMAT', 'RUN_FILES', 'build_data', 'data_of', 'LossPart', 'make_learner', 'released_model',
-           'convert_released', 'convert_to_released', 'ForeignCheckpoint', 'rng_state', 'set_rng_state',
-           'write_checkpoint', 'save_checkpoint', 'load_checkpoint', 'model_from_checkpoint', 'RunKeeper', 'StopAfter',
-           'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
-
-# %% ../../nbs/train/21_learner.ipynb #01c099db
-def build_data(recipe:Recipe, # the recipe (its `data` field picks synthetic or real)
-               fold:int|None=None, # 1..k: which fold is held out (synthetic: selects the seeds)
-               data_root=None, # folder of the real training set
-               dataset:str|None=None, # the real training set's name (None: found from `data_root`)
-               folds_file=None, # the saved folds (created here when missing)
-               k:int=5, # number of folds of a real training set
-               seed:int=0, # seed of the synthetic data, and of the fold split of a real set
-               on_bad:str="raise", # bad files in a real set: 'raise' (stop with the list) or 'skip' them
-              )->tuple:
-    "(train dataset, held-out dataset, description) for one run."
-    per_item = recipe.augment if isinstance(recipe.augment, str) else None  # the training set's own augmentation
-    if recipe.data == "synthetic":
-        f = fold or 0
-        tr = SynthDataset(recipe.train_items, recipe.train_domain, recipe.synth_size, seed=1000 * f + seed,
-                          protocol=recipe.protocol, out_size=recipe.size, augment=per_item)
-        va = SynthDataset(recipe.valid_items, recipe.train_domain, recipe.synth_size, seed=1000 * f + seed + 500,
-                          protocol=recipe.protocol, out_size=recipe.size)
-        return tr, va, dict(kind="synthetic", domain=recipe.train_domain, fold=fold, train=len(tr), valid=len(va),
-                            train_seed=tr.seed, valid_seed=va.seed, size=recipe.synth_size)
-    from m2s_repro.data.datasets import scan, find_datasets
-    from m2s_repro.data.check import select, tampered_records
-    from m2s_repro.data.splits import make_folds, save_folds, load_folds, fold_split, fingerprint
-    if data_root is None:
-        raise ValueError(f"recipe {recipe.name!r} trains on a real data set: give data_root (and dataset)")
-    if recipe.data == "protocol-cat":  # IMDL-BenCo's balanced sets under data_root; no folds
-        from m2s_repro.data.loaders import balanced_sets, BalancedSets
-        lst = Path(data_root) / recipe.balanced_json
-        if not lst.is_file():
-            raise FileNotFoundError(errno.ENOENT, f"recipe {recipe.name!r} trains on Protocol-CAT: its list "
-                                    f"{recipe.balanced_json} (IMDL-BenCo's [class_name, path] JSON) is not under "
-                                    "--data-root", str(lst))
-        sets, names = balanced_sets(lst, recipe.protocol, recipe.size, data_root, on_bad, per_item)
-        found = find_datasets(data_root)
-        if recipe.valid_set not in found:
-            raise ValueError(f"recipe {recipe.name!r} picks best.pth on {recipe.valid_set}, not found under "
-                             f"{data_root} (see `m2s-repro datasets list`)")
-        va = ForgeryDataset(tampered_records(found[recipe.valid_set], recipe.valid_set, on_bad), recipe.protocol,
-                            recipe.size)
-        return (BalancedSets(sets, recipe.per_set, names), va,
-                dict(kind="protocol-cat", root=str(data_root), list=str(lst), sets=names,
-                     sizes=[len(s) for s in sets], per_set=recipe.per_set, valid_set=recipe.valid_set, valid=len(va),
-                     fingerprint=hashlib.sha256(lst.read_bytes()).hexdigest()))
-    if fold is None: raise ValueError("a real training set is split into folds: give fold (1..k)")
-    s = scan(data_root, dataset)
-    recs = select(s, on_bad, tampered_only=True)  # both protocols train on tampered images
-    ff = Path(folds_file) if folds_file else Path(data_root) / f"m2s_folds_k{k}_seed{seed}.json"
-    if not folds_file and not ff.exists() and not os.access(ff.parent, os.W_OK):  # a read-only data mount
-        ff = Path.home() / ".cache" / "m2s_repro" / "folds" / f"{s.dataset}-{fingerprint(recs, s.root)[:12]}_{ff.name}"
-        ff.parent.mkdir(parents=True, exist_ok=True)
-    if not ff.exists():
-        save_folds(make_folds(recs, k, seed, s.root), ff)
-        print(f"wrote folds to {ff}", file=sys.stderr)
-    folds = load_folds(ff, recs, s.root)
-    tr, va = fold_split(recs, folds, fold, s.root)
-    return (ForgeryDataset(tr, recipe.protocol, recipe.size, augment=per_item),
-            ForgeryDataset(va, recipe.protocol, recipe.size),
-            dict(kind="real", dataset=s.dataset, root=s.root, fold=fold, k=k, folds_file=str(ff),
-                 fingerprint=folds["fingerprint"], train=len(tr), valid=len(va)))
-
-def data_of(meta:dict, # a checkpoint's `meta` (or a run summary)
-            on_bad:str="raise", # bad files in a real set: 'raise' (stop with the list) or 'skip' them
-           )->tuple:
-    "`build_data` again for the run a checkpoint's `meta` describes: (train dataset, held-out dataset, description)."
-    d = meta["data"]
-    if d.get("kind") == "released":
-        raise ValueError(f"{d['file']}: a released checkpoint has no held-out fold or synthetic training set here: "
-                         "evaluate it on a data set with --dataset NAME --data-root DIR")
-    return build_data(Recipe(**meta["recipe"]), meta["fold"], d.get("root"), d.get("dataset"), d.get("folds_file"),
-                      k=d.get("k", 5), seed=meta["seed"], on_bad=on_bad)
-
+__all__ = ['RUN_FILES', 'LossPart', 'uses_amp', 'make_learner', 'rng_state', 'set_rng_state', 'save_checkpoint', 'RunKeeper',
+           'StopAfter', 'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #41180f7d
 class LossPart(AvgMetric):
@@ -123,6 +51,12 @@ class LossPart(AvgMetric):
         "The metric's column name, `loss_<part>`."
         return f"loss_{self.part}"
 
+def uses_amp(recipe:Recipe, # the recipe (its `mixed_precision`)
+             device, # a device or its name
+            )->bool:
+    "Whether a run trains in mixed precision: the recipe asks for it and the device is CUDA (CPU runs in fp32)."
+    return get_device(device).type == "cuda" and recipe.mixed_precision
+
 def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch size, precision
                  train_ds, # the training dataset
                  valid_ds, # the held-out dataset
@@ -145,70 +79,14 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
                     splitter=lambda m: param_groups(m, recipe.no_decay_bias_norm), cbs=cbs, wd=None,
                     wd_bn_bias=True, train_bn=True)
     if recipe.accum > 1: learn.add_cb(GradientAccumulation(recipe.bs * recipe.accum))
-    learn.m2s_amp = device.type == "cuda" and recipe.mixed_precision
-    if learn.m2s_amp: learn.to_fp16()
+    if uses_amp(recipe, device): learn.to_fp16()
     if device.type == "cuda" and recipe.channels_last:
         from fastai.callback.channelslast import ChannelsLast
         learn.add_cb(ChannelsLast())
-    learn.m2s_model_name, learn.m2s_model_options = recipe.model, opts
     return learn
 
 
-# %% ../../nbs/train/21_learner.ipynb #cdfc0387
-def _released_meta(path:Path, name:str, opts:dict)->dict:
-    paper = "mesorch-paper" if name.startswith("mesorch") else "m2sformer-paper"
-    recipe = get_recipe(paper).with_(name="released")
-    fold = re.search(r"fold(\d)", path.name)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    return dict(recipe=asdict(recipe), model=name, model_options=opts, fold=int(fold[1]) if fold else None, seed=None,
-                data=dict(kind="released", file=str(path)), released=dict(file=path.name, sha256=sha),
-                provenance=provenance(None, dict(converted_from=path.name)))
-
-def released_model(path, # a released checkpoint
-                   model:str|None=None, # the registry name it must be (None: recognised)
-                   text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
-                  )->tuple:
-    "(model in eval mode, meta) from a released checkpoint, converted in memory."
-    from m2s_repro.models.released import released_to_model, read_released
-    path = Path(path)
-    name, opts, m = released_to_model(read_released(path), model, text_table)
-    return m.eval(), _released_meta(path, name, opts)
-
-def convert_released(src, # the released checkpoint
-                     out, # our checkpoint to write
-                     model:str|None=None, # the registry name it must be (None: recognised)
-                     text_table=None, # M2SFormer's easy/hard vectors (see `from_released`)
-                    )->dict:
-    "Write a released checkpoint in this package's format; returns its meta."
-    m, meta = released_model(src, model, text_table)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    write_checkpoint(out, m, meta, 0)
-    return meta
-
-def convert_to_released(src, # one of our checkpoints
-                        out, # the released-format file to write
-                       )->list:
-    "Write our checkpoint in the authors' format (and the easy/hard table beside it); returns the files written."
-    from m2s_repro.models.released import to_released
-    ck = load_checkpoint(src)
-    rel, table = to_released(ck["model"], ck["meta"]["model"], ck["meta"].get("model_options"))
-    key = "model" if ck["meta"]["model"].startswith("mesorch") else "model_state_dict"
-    buf = io.BytesIO()
-    torch.save({key: rel}, buf)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    files = [atomic_write(out, buf.getvalue())]
-    if table is not None:
-        files.append(out.with_name(out.name.split(".")[0] + ".text_table.npy"))
-        np.save(files[-1], table.numpy())
-    return files
-
 # %% ../../nbs/train/21_learner.ipynb #0eef4fdf
-CHECKPOINT_FORMAT = "m2s_repro/checkpoint/1"
-
-class ForeignCheckpoint(ValueError):
-    "A readable file without this package's format tag (e.g. one of the authors' released checkpoints)."
-
 def rng_state(learn:Learner|None=None, # also keep the shuffling generators of this Learner's loaders
              )->dict:
     "Every random generator a run draws from."
@@ -229,18 +107,6 @@ def set_rng_state(st:dict, # what `rng_state` returned
     if learn is not None and st.get("dls"):
         for dl, s in zip(learn.dls.loaders, st["dls"]): getattr(dl, "dl", dl).rng.setstate(s)
 
-def write_checkpoint(path, # destination file
-                     model:nn.Module, # the model whose weights are kept (a DDP wrapper is unwrapped)
-                     meta:dict, # what the run is: recipe, model name and options, fold, data, provenance
-                     epoch:int, # epochs done
-                     **extra, # more entries, e.g. `opt` and `rng` for resuming
-                    )->Path:
-    "A checkpoint in this package's format (weights, `meta`, `epoch`, `extra`), written atomically."
-    model = model.module if hasattr(model, "module") else model
-    buf = io.BytesIO()
-    torch.save(dict(format=CHECKPOINT_FORMAT, meta=meta, epoch=epoch, model=model.state_dict(), **extra), buf)
-    return atomic_write(path, buf.getvalue())
-
 def save_checkpoint(path, # destination file
                     learn:Learner, # the Learner being trained
                     meta:dict, # what the run is
@@ -250,50 +116,6 @@ def save_checkpoint(path, # destination file
     "Weights (+ optimiser and RNG state for resuming) and `meta`, written atomically."
     extra = dict(opt=learn.opt.state_dict(), rng=rng_state(learn)) if with_optimizer else {}
     return write_checkpoint(path, learn.model, meta, epoch, **extra)
-
-def load_checkpoint(path, # the checkpoint file
-                    expect_model:str|None=None, # the registry name it must hold; None: any
-                   )->dict:
-    "A checkpoint as a dict, with clear errors for missing, corrupted, foreign or mismatched files."
-    path = Path(path)
-    if path.is_dir(): raise ValueError(f"{path} is a folder; give the checkpoint file in it (best.pth or last.pth)")
-    if not path.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(path))
-    try: ck = torch.load(path, map_location="cpu", weights_only=False)
-    except Exception as e:
-        raise ValueError(f"{path}: not a readable checkpoint (truncated or corrupted?): "
-                         f"{type(e).__name__}: {e}") from None
-    tag = ck.get("format") if isinstance(ck, dict) else None
-    if isinstance(tag, str) and tag.startswith("m2s_repro/checkpoint/") and tag != CHECKPOINT_FORMAT:
-        raise ValueError(f"{path}: an m2s_repro checkpoint of format {tag!r}; this version reads "
-                         f"{CHECKPOINT_FORMAT!r}: use the m2s_repro version that wrote it (see its meta provenance)")
-    if tag != CHECKPOINT_FORMAT:
-        raise ForeignCheckpoint(f"{path}: not an m2s_repro checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
-    have = ck["meta"]["model"]
-    if expect_model is not None and expect_model != have:
-        raise ValueError(f"{path}: this checkpoint is a {have!r} model, not {expect_model!r}; "
-                         f"build {have!r} or pick the right checkpoint")
-    return ck
-
-def model_from_checkpoint(path, # the checkpoint file (ours, or one of the authors' released files)
-                          expect_model:str|None=None, # the registry name it must hold; None: any
-                          device=None, # where to put the model; None: `$M2S_DEVICE`, else the best available
-                          text_table=None, # a released M2SFormer file: its easy/hard vectors (`17_released`)
-                         )->tuple:
-    "(model in eval mode, checkpoint meta) rebuilt from the registry and loaded strictly."
-    try: ck = load_checkpoint(path, expect_model)
-    except ForeignCheckpoint as e:
-        try: model, meta = released_model(path, expect_model, text_table)  # the authors' format, in memory
-        except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
-        return model.to(get_device(device)).eval(), meta
-    meta = ck["meta"]
-    # the checkpoint holds the weights: never download them again
-    model = build_model(meta["model"], **without_downloads(meta.get("model_options", {})))
-    try: model.load_state_dict(ck["model"], strict=True)
-    except RuntimeError as e:
-        raise ValueError(f"{path}: weights do not fit {meta['model']} with options {meta.get('model_options')}: "
-                         f"{str(e)[:300]}") from None
-    return model.to(get_device(device)).eval(), meta
-
 
 # %% ../../nbs/train/21_learner.ipynb #a8120dda
 class RunKeeper(Callback):
@@ -429,8 +251,9 @@ def train_run(recipe:Recipe|str, # a recipe or its name
     tr, va, data = build_data(recipe, fold, data_root, dataset, folds_file, seed=seed, on_bad=on_bad)
     learn = make_learner(recipe, tr, va, device, seed, model_options)
     rd.mkdir(parents=True, exist_ok=True)
-    meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=learn.m2s_model_options, fold=fold,
-                seed=seed, data=data, amp=learn.m2s_amp,
+    opts = {**recipe.model_options, **(model_options or {})}  # what make_learner built the model with
+    meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=opts, fold=fold, seed=seed, data=data,
+                amp=uses_amp(recipe, device),
                 provenance=provenance(seed, dict(recipe=recipe.name, fold=fold)))
     start, best = 0, None
     learn.create_opt()
