@@ -151,6 +151,7 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
              device=None, # where to time the steps; None: `$M2S_DEVICE`, else the best available
              steps:int=2, # timed steps per recipe (median)
              progress:bool=True, # one line per recipe to stderr
+             ctx:Context|None=None, # the settings the runs were planned with: a rehearsal times its own batch
             )->pd.DataFrame:
     "Per table and recipe: runs, epochs, images per epoch, timed images/s, and hours here and for the real profile."
     from m2s_repro.bench.speed import train_throughput
@@ -158,7 +159,7 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
     runs = runs.drop_duplicates(["spec", "fold", "scheme"])  # a run several tables share is trained once, by the first
     speed = {}
     for name in runs.recipe.unique():  # each recipe's own model; its variants are taken to run at its speed
-        r = recipe_for(name)
+        r = recipe_for(name, ctx)  # the batch the plan trains with (a rehearsal's: 2), not the paper's 32
         res = train_throughput(r.with_(model_options=without_downloads(r.model_options), num_workers=0), steps, 1,
                                device)
         speed[name] = res
@@ -225,7 +226,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
     # timm's own loader reads the stand-in hub cache, offline (library settings, not ours: the kernels inherit them)
     with patch.dict(os.environ, dict(HF_HUB_CACHE=str(hub.resolve()), HF_HUB_OFFLINE="1")):
         runs, failed = plan_data(names, "paper", data_root, ctx, overrides, progress)
-        est = estimate(runs, steps=1 if quick else steps, progress=progress)
+        est = estimate(runs, steps=1 if quick else steps, progress=progress, ctx=ctx)
         release_memory()  # the timed full-size models: the table kernels need it (Table 5's rows: ~12 GB)
         if progress: print_plan(est, failed)
         status = reproduce("paper", names, data_root, out, work / "runs", weights=weights, ctx=ctx,
