@@ -10,7 +10,7 @@ from ..core import Context
 
 
 # %% auto #0
-__all__ = ['context_of', 'print_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
+__all__ = ['context_of', 'show_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
 def context_of(args, # parsed arguments with --skip-bad, --mit-weights, --noiseprint-weights (and --device)
@@ -20,7 +20,7 @@ def context_of(args, # parsed arguments with --skip-bad, --mit-weights, --noisep
     return Context(rehearse=rehearse, skip_bad=args.skip_bad, mit_weights=args.mit_weights,
                    noiseprint_weights=args.noiseprint_weights, device=getattr(args, "device", None))
 
-def print_plan(runs, # `report.plan.plan`'s rows
+def show_plan(runs, # `report.plan.plan`'s rows
                as_json:bool=False, # JSON records instead of a table
               )->None:
     "The plan on stdout: one line per run with the tables that use it, and a count on stderr."
@@ -50,7 +50,7 @@ def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
         overrides = {t: QUICK.get(t, {}) for t in QUICK} if args.quick else None
         tables = list(QUICK) if args.quick else args.tables
         runs = Path(args.runs) / "rehearsal" / "runs" if args.rehearse else Path(args.runs)
-        print_plan(plan(args.profile, tables, context_of(args, level), overrides, runs), args.json)
+        show_plan(plan(args.profile, tables, context_of(args, level), overrides, runs), args.json)
         return 0
     args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
                         "their last epoch)")

@@ -181,10 +181,6 @@ class TableSpec:
             p.update(self.rehearse)
         return {**p, **(overrides or {})}
 
-    def rows(self, profile:str, ctx:Context|None=None, overrides:dict|None=None)->dict:
-        "{row label: spec} the table trains under a profile."
-        return table_rows(self.notebook, self.params(profile, ctx, overrides), ctx)
-
     def runs(self, profile:str, ctx:Context|None=None, overrides:dict|None=None)->list[RunSpec]:
         "The runs the table trains under a profile, in the order it trains them."
         p = self.params(profile, ctx, overrides)
