@@ -5,7 +5,7 @@
 # %% ../nbs/40_cli.ipynb #e3a36e4b
 from __future__ import annotations
 import argparse, errno, json, os, sys
-from .core import provenance, get_device, available_devices, JobFailed
+from .core import provenance, get_device, available_devices, JobFailed, add_command, call_command, resume_hint
 from .data import cli as data_cli
 from .train import cli as train_cli
 from .evaluation import cli as evaluation_cli
@@ -35,10 +35,11 @@ def run_command(args, # parsed arguments with `func` and `command`
     def fail(msg, code):
         print(f"m2s-repro {args.command}: error: {msg}", file=sys.stderr)
         return code
-    if os.environ.get("M2S_DEBUG") == "1": return args.func(args)
-    try: return args.func(args)
+    resume_hint.set(None)  # the command sets it once it knows how to continue
+    if os.environ.get("M2S_DEBUG") == "1": return call_command(args)
+    try: return call_command(args)
     except KeyboardInterrupt:
-        hint = getattr(args, "resume_hint", None)
+        hint = resume_hint.get()
         print(f"m2s-repro {args.command}: interrupted" + (f"; continue with: {hint}" if hint else ""),
               file=sys.stderr)
         return 130
@@ -49,13 +50,14 @@ def run_command(args, # parsed arguments with `func` and `command`
     except OSError as e: return fail(os_error_message(e), 1)
 
 # %% ../nbs/40_cli.ipynb #55dea51f
-def info_command(args, # parsed arguments: `json` and `device`
+def info_command(json_:bool=False, # print the full provenance record as JSON
+                 device:str|None=None, # device to report instead of the automatic choice (or set M2S_DEVICE)
                 )->int:
-    "The `m2s-repro info` command."
+    "The `m2s-repro info` command: versions, device and git state of this installation."
     rec = provenance()
-    rec["device"] = str(get_device(args.device))
+    rec["device"] = str(get_device(device))
     rec["available_devices"] = available_devices()
-    if args.json:
+    if json_:
         print(json.dumps(rec, indent=2))
         return 0
     g, t = rec["git"], rec["torch"]
@@ -67,13 +69,6 @@ def info_command(args, # parsed arguments: `json` and `device`
     print("packages: " + others)
     return 0
 
-def _add_info(sub):
-    info = sub.add_parser("info", help="versions, device and git state of this installation")
-    info.add_argument("--json", action="store_true", help="print the full provenance record as JSON")
-    info.add_argument("--device", default=None,
-                      help="device to report instead of the automatic choice (or set M2S_DEVICE)")
-    info.set_defaults(func=info_command)
-
 LAYERS = (data_cli, train_cli, evaluation_cli, bench_cli, report_cli)  # each adds its own sub-commands
 
 def build_parser()->argparse.ArgumentParser:
@@ -81,7 +76,7 @@ def build_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="m2s-repro",
                                 description="Reproduce M2SFormer (ICCV 2025) and Mesorch (AAAI 2025).")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    _add_info(sub)
+    add_command(sub, info_command, help="versions, device and git state of this installation")
     for layer in LAYERS: layer.add_commands(sub)
     return p
 

@@ -4,18 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #65c23116
 from __future__ import annotations
-import dataclasses, os, sys, shutil, json, random, socket, platform, subprocess, tempfile, importlib.util
+import argparse, contextvars, dataclasses, inspect, logging, os, sys, shutil, types, typing, json, random, socket, platform, subprocess, tempfile, importlib.util
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 import numpy as np
 import torch
+from fastcore.docments import docments
 
 
 # %% auto #0
-__all__ = ['PROVENANCE_PACKAGES', 'set_seed', 'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model',
-           'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output', 'clear_own', 'check_tensor',
-           'check_same_shape', 'repo_root', 'replace_fields', 'release_memory', 'Context']
+__all__ = ['PROVENANCE_PACKAGES', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device', 'git_info',
+           'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output',
+           'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields', 'release_memory', 'Context',
+           'log_to_stderr', 'Opt', 'add_command', 'call_command']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -263,3 +265,90 @@ class Context:
         "A Context from what a notebook parameter or a caller holds."
         if isinstance(value, cls): return value
         return replace_fields(cls(), "context setting", **(value or {}))
+
+# %% ../nbs/00_core.ipynb #a1c0e002
+log = logging.getLogger("m2s_repro")  # every module's status lines; INFO and up go to stderr
+
+class _StderrHandler(logging.StreamHandler):
+    "A handler writing to the current `sys.stderr` (notebooks and tests replace it after import)."
+    @property
+    def stream(self, _sys=sys): return _sys.stderr  # `sys` bound now: module globals are gone at exit
+    @stream.setter
+    def stream(self, _): pass
+
+def log_to_stderr(level:int=logging.INFO, # the lowest level shown
+                 )->logging.Logger:
+    "Show the package's status lines (bare messages) on stderr; idempotent. Called once at import."
+    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+        h = _StderrHandler()
+        h.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(h)
+    log.setLevel(level)
+    log.propagate = False  # a root handler set up by the user would print every line twice
+    return log
+
+log_to_stderr()
+
+# %% ../nbs/00_core.ipynb #a1c0e011
+@dataclasses.dataclass(frozen=True)
+class Opt:
+    "What a command's parameter needs on the command line beyond its name, type, default and comment."
+    also:tuple = ()          # other spellings of the flag, e.g. an older name that keeps working
+    metavar:str|None = None  # the placeholder shown in --help
+    nargs:str|None = None    # argparse's nargs where the type does not say it ('*': a list that may be empty)
+
+SHARED_HELP = {  # options several commands take: one help text each (a command's own comment overrides it)
+    "data_root": "folder holding the real data sets",
+    "device": "cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)",
+    "skip_bad": "skip (and list) unusable data files instead of stopping",
+    "json_": "print JSON instead of a table",
+    "weights": "folder of the authors' released weight files",
+    "mit_weights": "SegFormer's ImageNet mit_b3.pth: the paper Mesorch's Transformer start (else random weights)",
+    "noiseprint_weights": "TruFor's noiseprint++.th (or trufor.pth.tar): Table 8's NoisePrint++ row (else not run)",
+    "text_table": "M2SFormer's easy/hard text vectors for a released checkpoint, a (2, 300) .npy/.pt "
+                  "(default: the bpemb package)",
+    "tables": "only these tables (see reproduce --list)",
+    "profile": "smoke (CI, meaningless numbers), mini (CPU, synthetic benchmark), paper (GPUs, real data)",
+}
+
+resume_hint = contextvars.ContextVar("resume_hint", default=None)  # a command sets how to continue after Ctrl-C
+
+# %% ../nbs/00_core.ipynb #a1c0e012
+def _option(name:str, prm:inspect.Parameter, doc:str|None)->tuple[list, dict]:
+    "argparse's `add_argument` arguments for one parameter of a command."
+    ann, opt = prm.annotation, Opt()
+    if typing.get_origin(ann) is typing.Annotated: ann, opt = typing.get_args(ann)[:2]
+    if typing.get_origin(ann) in (typing.Union, types.UnionType):  # `str|None`: the value's type is str
+        ann = next(a for a in typing.get_args(ann) if a is not type(None))
+    kw = dict(help=doc or SHARED_HELP.get(name))
+    if not kw["help"]: raise TypeError(f"option {name!r} has no help: add a trailing comment or a SHARED_HELP entry")
+    if opt.metavar: kw["metavar"] = opt.metavar
+    if typing.get_origin(ann) is list: ann, kw["nargs"] = typing.get_args(ann)[0], "+"
+    if opt.nargs: kw["nargs"] = opt.nargs
+    if typing.get_origin(ann) is typing.Literal: kw["choices"], ann = typing.get_args(ann), str
+    empty = prm.default is inspect.Parameter.empty
+    if prm.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD and empty: return [name], kw | dict(type=ann)
+    flags = ["--" + name.rstrip("_").replace("_", "-"), *opt.also]
+    if ann is bool:
+        if prm.default is not False: raise TypeError(f"flag {name!r} must default to False")
+        return flags, kw | dict(dest=name, action="store_true")
+    return flags, kw | dict(dest=name, type=ann, required=empty, default=None if empty else prm.default)
+
+def add_command(sub, # the sub-parsers of the `m2s-repro` parser (from `add_subparsers`)
+                func, # the command: keyword parameters with docments; it returns the exit code
+                help:str, # its line in `m2s-repro --help`
+                name:str|None=None, # the command's name; default: the function's, less `_command`
+               )->argparse.ArgumentParser:
+    "Add `func` as a sub-command whose options are its parameters."
+    p = sub.add_parser(name or func.__name__.removesuffix("_command"), help=help, description=func.__doc__)
+    docs = docments(func, returns=False)
+    for k, prm in inspect.signature(func, eval_str=True).parameters.items():
+        flags, kw = _option(k, prm, docs.get(k))
+        p.add_argument(*flags, **kw)
+    p.set_defaults(func=func)
+    return p
+
+def call_command(args:argparse.Namespace, # what the parser returned (with `func` and `command`)
+                )->int:
+    "Call the parsed command's function with its options as keyword arguments."
+    return args.func(**{k: v for k, v in vars(args).items() if k not in ("func", "command")})

@@ -124,3 +124,17 @@ def test_every_command_help_lists_every_option():
         text = cmds[name].format_help()
         missing = [o for o in want.split() if o not in text]
         assert not missing, f"m2s-repro {name} --help misses {missing}"
+
+
+def test_shared_options_have_one_help_text():
+    "An option several commands share reads the same in each (declared once in core.SHARED_HELP)."
+    from m2s_repro.cli import build_parser
+    cmds = build_parser()._subparsers._group_actions[0].choices
+    def help_of(cmd, flag):
+        return next(a.help for a in cmds[cmd]._actions if flag in a.option_strings)
+    for flag, users in (("--device", ("train", "evaluate", "predict", "efficiency", "reproduce")),
+                        ("--data-root", ("evaluate", "reproduce", "doctor")),
+                        ("--text-table", ("evaluate", "predict", "convert")),
+                        ("--mit-weights", ("reproduce",)), ("--skip-bad", ("train", "evaluate", "reproduce"))):
+        texts = {help_of(c, flag) for c in users}
+        assert len(texts) == 1, f"{flag}: {texts}"

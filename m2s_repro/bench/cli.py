@@ -5,31 +5,47 @@
 # %% ../../nbs/bench/31a_cli.ipynb #73a4c541
 from __future__ import annotations
 import json, sys
+from typing import Annotated
+from ..core import Opt, add_command, log
 
 
 # %% auto #0
 __all__ = ['efficiency_command', 'add_commands']
 
 # %% ../../nbs/bench/31a_cli.ipynb #4300d035
-def efficiency_command(args, # the parsed `m2s-repro efficiency` arguments
+def efficiency_command(model:str="m2sformer", # registered model name (see --list)
+                       all_:bool=False, # every registered model, as one table beside the published figures
+                       # with --all: only models whose name contains this (e.g. m2sformer, mesorch)
+                       family:str="",
+                       size:int=256, # square input side in pixels (default 256)
+                       batch:list[int]=(1, 8), # batch sizes to time (default 1 8)
+                       # timed repeats per batch size; the median is reported (--runs: its older name)
+                       repeats:Annotated[int, Opt(also=("--runs",))]=5,
+                       warmup:int=1, # untimed warm-up runs
+                       backbone:str|None=None, # backbone size override, e.g. b0 (default: the variant's)
+                       device:str|None=None,
+                       json_:bool=False, # print one JSON object instead of a table
+                       list_:bool=False, # list the registered models and exit
                       )->int:
-    "The `m2s-repro efficiency` command."
+    "The `m2s-repro efficiency` command: parameters, MACs/FLOPs, latency and memory of a registered model."
     from m2s_repro.bench.efficiency import measure
     from m2s_repro.models import model_names, describe
-    if args.list:
+    if list_:
         for n in model_names(): print(f"{n:22s} {describe(n)}")
         return 0
-    if args.model not in model_names():
-        raise ValueError(f"Unknown model {args.model!r}; registered: {', '.join(model_names())}")
-    if args.size <= 0 or args.size % 32: raise ValueError(f"--size must be a positive multiple of 32, got {args.size}")
-    if min(args.batch) < 1 or args.repeats < 1: raise ValueError("--batch sizes and --repeats must be at least 1")
-    over = {"backbone": args.backbone} if args.backbone else {}
-    if args.all: return _efficiency_table(args, [n for n in model_names() if args.family in n], over)
-    if over and not args.model.startswith("m2sformer"):
+    if model not in model_names():
+        raise ValueError(f"Unknown model {model!r}; registered: {', '.join(model_names())}")
+    if size <= 0 or size % 32: raise ValueError(f"--size must be a positive multiple of 32, got {size}")
+    if min(batch) < 1 or repeats < 1: raise ValueError("--batch sizes and --repeats must be at least 1")
+    over = {"backbone": backbone} if backbone else {}
+    if all_:
+        names = [n for n in model_names() if family in n]
+        return _efficiency_table(names, over, size, batch, repeats, warmup, device, json_)
+    if over and not model.startswith("m2sformer"):
         raise ValueError("--backbone applies to M2SFormer variants only")
-    if not args.json: print(f"measuring {args.model} at {args.size}x{args.size} ...", file=sys.stderr, flush=True)
-    r = measure(args.model, args.size, tuple(args.batch), args.repeats, args.warmup, args.device, **over)
-    if args.json:
+    if not json_: log.info(f"measuring {model} at {size}x{size} ...")
+    r = measure(model, size, tuple(batch), repeats, warmup, device, **over)
+    if json_:
         print(json.dumps(r, indent=2))
         return 0
     print(f"model            {r['model']}  ({r['size']}x{r['size']}, {r['device']}, {r['threads']} threads)")
@@ -42,25 +58,28 @@ def efficiency_command(args, # the parsed `m2s-repro efficiency` arguments
     print(f"peak memory      {r['peak_memory_mb']:.1f} MiB (activations, batch 1)")
     return 0
 
-def _efficiency_table(args, names, over)->int:
+def _efficiency_table(names:list, # the models
+                      over:dict, # model options (the backbone)
+                      size:int, batch:list, repeats:int, warmup:int, device:str|None, json_:bool)->int:
+    "`efficiency --all`: one row per model, beside the published figures."
     from m2s_repro.bench.efficiency import measure, flatten_records, compare_published
     recs = []
     for i, n in enumerate(names):
-        if not args.json: print(f"[{i + 1}/{len(names)}] {n} ...", file=sys.stderr, flush=True)
-        recs.append(measure(n, args.size, tuple(args.batch), args.repeats, args.warmup, args.device,
+        if not json_: log.info(f"[{i + 1}/{len(names)}] {n} ...")
+        recs.append(measure(n, size, tuple(batch), repeats, warmup, device,
                             **(over if n.startswith("m2sformer") else {})))  # --backbone is M2SFormer's encoder
-    if args.json:
+    if json_:
         print(json.dumps(recs, indent=2))
         return 0
     t = flatten_records(recs)
-    b = str(args.batch[0])
+    b = str(batch[0])
     print(f"{'model':22s} {'params (M)':>10s} {'GMACs fvcore':>12s} {'GMACs torch':>11s} {'ms (b=' + b + ')':>10s} "
           f"{'peak MiB':>9s}")
     for _, r in t.iterrows():
         print(f"{r.model:22s} {r.params / 1e6:10.3f} {r.macs_fvcore / 1e9:12.3f} {r.macs_torch / 1e9:11.3f} "
               f"{r['latency_ms_' + b]:10.1f} {r.peak_memory_mb:9.1f}")
     cmp = compare_published(t)
-    if len(cmp) and args.size == 256 and over.get("backbone", "b2") == "b2":
+    if len(cmp) and size == 256 and over.get("backbone", "b2") == "b2":
         print("\npublished (paper) vs measured, 256x256 - the paper's 'GFLOPs' compared with MACs:")
         for _, r in cmp.iterrows():
             print(f"{r.model:22s} params {r.paper_params_M:5.1f}M vs {r.params_M:6.3f}M   "
@@ -71,19 +90,4 @@ def _efficiency_table(args, names, over)->int:
 def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                 )->None:
     "Add `efficiency` to `sub`, the `m2s-repro` sub-parsers."
-    eff = sub.add_parser("efficiency", help="parameters, MACs/FLOPs, latency and memory of a registered model")
-    eff.add_argument("--model", default="m2sformer", help="registered model name (see --list)")
-    eff.add_argument("--all", action="store_true",
-                     help="every registered model, as one table beside the published figures")
-    eff.add_argument("--family", default="",
-                     help="with --all: only models whose name contains this (e.g. m2sformer, mesorch)")
-    eff.add_argument("--size", type=int, default=256, help="square input side in pixels (default 256)")
-    eff.add_argument("--batch", type=int, nargs="+", default=[1, 8], help="batch sizes to time (default 1 8)")
-    eff.add_argument("--repeats", "--runs", dest="repeats", type=int, default=5,
-                     help="timed repeats per batch size; the median is reported (--runs: its older name)")
-    eff.add_argument("--warmup", type=int, default=1, help="untimed warm-up runs")
-    eff.add_argument("--backbone", default=None, help="backbone size override, e.g. b0 (default: the variant's)")
-    eff.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    eff.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
-    eff.add_argument("--list", action="store_true", help="list the registered models and exit")
-    eff.set_defaults(func=efficiency_command)
+    add_command(sub, efficiency_command, help="parameters, MACs/FLOPs, latency and memory of a registered model")

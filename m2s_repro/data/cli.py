@@ -5,7 +5,8 @@
 # %% ../../nbs/data/08a_cli.ipynb #fa517c7e
 from __future__ import annotations
 import json, sys
-from ..core import claim_output, clear_own
+from typing import Literal
+from ..core import claim_output, clear_own, add_command, log
 
 SYNTH_FILES = ("Tp", "Gt", "pairs.json", "manifest.json")  # what `synth` writes into --out
 
@@ -14,15 +15,16 @@ SYNTH_FILES = ("Tp", "Gt", "pairs.json", "manifest.json")  # what `synth` writes
 __all__ = ['SYNTH_FILES', 'photos_command', 'synth_command', 'datasets_command', 'add_commands']
 
 # %% ../../nbs/data/08a_cli.ipynb #0c38e212
-def photos_command(args, # parsed arguments: `rebuild`, `out`
+def photos_command(rebuild:bool=False, # download the Debian packages (apt-get) and rebuild the set
+                   out:str|None=None, # with --rebuild: write here instead of into the package
                   )->int:
-    "The `m2s-repro photos` command."
+    "The `m2s-repro photos` command: list the bundled photographs, or rebuild them from Debian's packages."
     from m2s_repro.data.photos import build_photo_set, photo_manifest, photo_dir
-    if args.out and not args.rebuild: raise ValueError("--out applies only with --rebuild")
-    if args.rebuild:
-        try: m = build_photo_set(args.out)
+    if out and not rebuild: raise ValueError("--out applies only with --rebuild")
+    if rebuild:
+        try: m = build_photo_set(out)
         except (RuntimeError, FileNotFoundError) as e: raise ValueError(str(e)) from e
-        print(f"rebuilt {len(m)} photos into {args.out or photo_dir()}")
+        print(f"rebuilt {len(m)} photos into {out or photo_dir()}")
         return 0
     m = photo_manifest()
     for r in m.itertuples(): print(f"{r.file:24s} {r.width}x{r.height}  {r.license:13s} {r.author}")
@@ -30,66 +32,82 @@ def photos_command(args, # parsed arguments: `rebuild`, `out`
     return 0
 
 # %% ../../nbs/data/08a_cli.ipynb #12f39d53
-def synth_command(args, # parsed arguments: `out`, `n`, `domain`, `size`, `seed`
+def synth_command(*, out:str, # output folder (Tp/, Gt/, pairs.json, manifest.json)
+                  n:int=100, # number of images (default 100)
+                  # train, unseen-splice, unseen-copymove, unseen-inpaint, unseen-jpeg, unseen-resize, mixed
+                  domain:str="train",
+                  size:int=256, # image side in pixels (default 256)
+                  seed:int=0, # the same seed writes byte-identical files
                  )->int:
-    "The `m2s-repro synth` command."
+    "The `m2s-repro synth` command: a synthetic forgery benchmark (IMDL-BenCo folder format) from the bundled photos."
     from m2s_repro.data.synth import write_benchmark, DOMAINS
-    if args.domain not in DOMAINS:
-        raise ValueError(f"Unknown domain {args.domain!r}; use one of {', '.join(sorted(DOMAINS))}")
-    if args.n < 1: raise ValueError(f"--n must be at least 1, got {args.n}")
-    if args.size < 32: raise ValueError(f"--size must be at least 32, got {args.size}")
-    if args.seed < 0: raise ValueError(f"--seed must be 0 or more, got {args.seed}")
-    claim_output(args.out, SYNTH_FILES)
-    if clear_own(args.out, SYNTH_FILES): print(f"replacing the earlier benchmark in {args.out}", file=sys.stderr)
-    out = write_benchmark(args.out, args.n, args.domain, args.size, args.seed, progress=True)
-    print(f"wrote {args.n} {args.domain} items of {args.size}x{args.size} to {out}")
+    if domain not in DOMAINS:
+        raise ValueError(f"Unknown domain {domain!r}; use one of {', '.join(sorted(DOMAINS))}")
+    if n < 1: raise ValueError(f"--n must be at least 1, got {n}")
+    if size < 32: raise ValueError(f"--size must be at least 32, got {size}")
+    if seed < 0: raise ValueError(f"--seed must be 0 or more, got {seed}")
+    claim_output(out, SYNTH_FILES)
+    if clear_own(out, SYNTH_FILES): log.warning(f"replacing the earlier benchmark in {out}")
+    out = write_benchmark(out, n, domain, size, seed, progress=True)
+    print(f"wrote {n} {domain} items of {size}x{size} to {out}")
     return 0
 
 # %% ../../nbs/data/08a_cli.ipynb #b2cdaf11
-def datasets_command(args, # parsed arguments of `m2s-repro datasets` (see `add_commands`)
+def datasets_command(action:Literal["list", "check", "fake"], # list layouts, check a download, or write a fake tree
+                     # the data set's folder (or a folder of data sets, or an IMDL-BenCo JSON list)
+                     data_root:str|None=None,
+                     dataset:str|None=None, # layout name (see `list`); default: recognised from the folder
+                     write_json:str|None=None, # also write an IMDL-BenCo JSON pair list of the usable records here
+                     tampered_only:bool=False, # with --write-json: leave authentic images out
+                     no_decode:bool=False, # read headers only (fast; misses truncated files)
+                     workers:int=2, # decoding threads (default 2)
+                     limit:int=20, # problems to print (default 20; --json has all)
+                     out:str|None=None, # with fake: where to write the fake tree
+                     json_:bool=False, # print the reports as JSON
                     )->int:
-    "The `m2s-repro datasets` command."
+    "The `m2s-repro datasets` command: recognise and validate a real data set download (list / check / fake)."
     from pathlib import Path
-    from m2s_repro.data.datasets import ADAPTERS, detect, find_datasets, scan, make_fake_tree
+    from m2s_repro.data.datasets import ADAPTERS, detect, find_datasets, scan
     from m2s_repro.data.check import check, usable, write_benco_json
-    if args.action == "list":
+    if action == "list":
         for a in ADAPTERS.values():
             exp = ", ".join(f"{k} {v}" for k, v in a.expected.items()) or "any size"
             print(f"{a.name:13s} {exp:30s} {a.doc}")
         return 0
-    if args.action == "fake":
-        if not args.dataset or not args.out: raise ValueError("datasets fake needs --dataset and --out")
-        claim_output(args.out, ())
-        exp = make_fake_tree(args.dataset, args.out)
-        print(f"wrote a fake {args.dataset} tree to {Path(args.out) / exp.get('root', '')}")
+    if action == "fake":
+        from m2s_repro.data.fake import make_fake_tree
+        if not dataset or not out: raise ValueError("datasets fake needs --dataset and --out")
+        claim_output(out, ())
+        exp = make_fake_tree(dataset, out)
+        print(f"wrote a fake {dataset} tree to {Path(out) / exp.get('root', '')}")
         return 0
-    if not args.data_root: raise ValueError("datasets check needs --data-root DIR")
-    if args.limit < 0: raise ValueError(f"--limit must be 0 or more, got {args.limit}")
-    if args.workers < 1: raise ValueError(f"--workers must be at least 1, got {args.workers}")
-    if args.write_json and Path(args.write_json).is_dir():
-        raise ValueError(f"--write-json {args.write_json} is a folder; give a file, e.g. {args.write_json}/pairs.json")
-    root = Path(args.data_root)
-    if args.dataset: targets = {args.dataset: root}
+    if not data_root: raise ValueError("datasets check needs --data-root DIR")
+    if limit < 0: raise ValueError(f"--limit must be 0 or more, got {limit}")
+    if workers < 1: raise ValueError(f"--workers must be at least 1, got {workers}")
+    if write_json and Path(write_json).is_dir():
+        raise ValueError(f"--write-json {write_json} is a folder; give a file, e.g. {write_json}/pairs.json")
+    root = Path(data_root)
+    if dataset: targets = {dataset: root}
     else:
         names = detect(root)
         targets = {names[0]: root} if len(names) == 1 else find_datasets(root) if root.is_dir() and not names else {}
         if not targets: scan(root)  # raises the explanatory error
-        print(f"recognised: {', '.join(f'{k} ({v})' for k, v in targets.items())}", file=sys.stderr)
-    if args.write_json and len(targets) > 1:
+        log.info(f"recognised: {', '.join(f'{k} ({v})' for k, v in targets.items())}")
+    if write_json and len(targets) > 1:
         raise ValueError("--write-json needs one data set: add --dataset or point at its folder")
     reports, rc = [], 0
     for name, path in targets.items():
         s = scan(path, name)
-        if not args.json: print(f"checking {len(s.records)} records of {s.dataset} ...", file=sys.stderr, flush=True)
-        rep = check(s, decode=not args.no_decode, workers=args.workers, progress=not args.json)
+        if not json_: log.info(f"checking {len(s.records)} records of {s.dataset} ...")
+        rep = check(s, decode=not no_decode, workers=workers, progress=not json_)
         reports.append(rep)
         rc = max(rc, int(bool(rep.bad)))
-        if not args.json: print(rep.summary(args.limit) + "\n")
-        if args.write_json:
-            recs = usable(s.records, rep.bad, args.tampered_only)
+        if not json_: print(rep.summary(limit) + "\n")
+        if write_json:
+            recs = usable(s.records, rep.bad, tampered_only)
             left_out = f" ({len(rep.bad)} bad files left out)" if rep.bad else ""
-            print(f"wrote {len(recs)} pairs to {write_benco_json(recs, args.write_json)}{left_out}", file=sys.stderr)
-    if args.json:
+            log.info(f"wrote {len(recs)} pairs to {write_benco_json(recs, write_json)}{left_out}")
+    if json_:
         out = [dict(dataset=r.scan.dataset, root=r.scan.root, records=len(r.scan), counts=r.scan.counts(),
                     notes=r.scan.notes, problems=r.problems) for r in reports]
         print(json.dumps(out, indent=1))
@@ -99,31 +117,7 @@ def datasets_command(args, # parsed arguments of `m2s-repro datasets` (see `add_
 def add_commands(sub, # the `m2s-repro` parser's sub-parsers (from `add_subparsers`)
                 )->None:
     "Add `photos`, `synth` and `datasets` to `sub`, the `m2s-repro` sub-parsers."
-    ph = sub.add_parser("photos", help="list the bundled photographs, or rebuild them from Debian's packages")
-    ph.add_argument("--rebuild", action="store_true", help="download the Debian packages (apt-get) and rebuild the set")
-    ph.add_argument("--out", default=None, help="with --rebuild: write here instead of into the package")
-    ph.set_defaults(func=photos_command)
-    sy = sub.add_parser("synth",
-                        help="write a synthetic forgery benchmark (IMDL-BenCo folder format) from the bundled photos")
-    sy.add_argument("--out", required=True, help="output folder (Tp/, Gt/, pairs.json, manifest.json)")
-    sy.add_argument("--n", type=int, default=100, help="number of images (default 100)")
-    sy.add_argument("--domain", default="train",
-                    help="train, unseen-splice, unseen-copymove, unseen-inpaint, unseen-jpeg, unseen-resize, mixed")
-    sy.add_argument("--size", type=int, default=256, help="image side in pixels (default 256)")
-    sy.add_argument("--seed", type=int, default=0, help="the same seed writes byte-identical files")
-    sy.set_defaults(func=synth_command)
-    ds = sub.add_parser("datasets", help="recognise and validate a real data set download (list / check / fake)")
-    ds.add_argument("action", choices=["list", "check", "fake"],
-                    help="list known layouts, check a download, or write a fake tree")
-    ds.add_argument("--data-root", default=None,
-                    help="the data set's folder (or a folder of data sets, or an IMDL-BenCo JSON list)")
-    ds.add_argument("--dataset", default=None, help="layout name (see `list`); default: recognised from the folder")
-    ds.add_argument("--write-json", default=None,
-                    help="also write an IMDL-BenCo JSON pair list of the usable records here")
-    ds.add_argument("--tampered-only", action="store_true", help="with --write-json: leave authentic images out")
-    ds.add_argument("--no-decode", action="store_true", help="read headers only (fast; misses truncated files)")
-    ds.add_argument("--workers", type=int, default=2, help="decoding threads (default 2)")
-    ds.add_argument("--limit", type=int, default=20, help="problems to print (default 20; --json has all)")
-    ds.add_argument("--out", default=None, help="with fake: where to write the fake tree")
-    ds.add_argument("--json", action="store_true", help="print the reports as JSON")
-    ds.set_defaults(func=datasets_command)
+    add_command(sub, photos_command, help="list the bundled photographs, or rebuild them from Debian's packages")
+    add_command(sub, synth_command,
+                help="write a synthetic forgery benchmark (IMDL-BenCo folder format) from the bundled photos")
+    add_command(sub, datasets_command, help="recognise and validate a real data set download (list / check / fake)")

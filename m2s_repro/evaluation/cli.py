@@ -5,66 +5,85 @@
 # %% ../../nbs/evaluation/33a_cli.ipynb #bd8da5c9
 from __future__ import annotations
 import errno, sys
+from typing import Annotated, Literal
+from ..core import Opt, add_command, log
 
 
 # %% auto #0
 __all__ = ['evaluate_command', 'predict_command', 'convert_command', 'add_commands']
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #edee8bbd
-def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
+def evaluate_command(*, checkpoint:list[str], # best.pth of each fold's run
+                     scheme:str="synthetic", # synthetic, casiav2 or dis25k: which unseen sets (default synthetic)
+                     data_root:str|None=None,
+                     dataset:str|None=None, # evaluate this one data set (under --data-root) instead of a scheme
+                     protocol:str|None=None, # m2s or benco (default: the checkpoint's recipe)
+                     # robustness perturbation, e.g. jpeg:50 (with --dataset)
+                     perturb:Annotated[str|None, Opt(metavar="KIND:VALUE")]=None,
+                     # with --dataset: every perturbation strength of Mesorch's Table 2 (noise, blur, JPEG)
+                     robustness:bool=False,
+                     # with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)
+                     with_authentic:bool=False,
+                     skip_bad:bool=False,
+                     n_synth:int=200, # synthetic scheme: images per unseen domain (default 200)
+                     bs:int=8, # images per batch (default 8)
+                     device:str|None=None,
+                     out:str="eval", # where per_image.csv, scores.csv and table.csv go
+                     text_table:str|None=None,
                     )->int:
-    "The `m2s-repro evaluate` command."
+    "The `m2s-repro evaluate` command: evaluate fold checkpoints on the seen fold and unseen sets, or one data set."
     from pathlib import Path
     import pandas as pd
     from m2s_repro.evaluation.evaluate import evaluate, summarize, seen_unseen, fold_table
     from m2s_repro.models.checkpoint import model_from_checkpoint
     from m2s_repro.core import claim_output
     from m2s_repro.data.perturb import parse_perturbation
-    one_set = ("--perturb", "--robustness", "--with-authentic", "--skip-bad")
-    given = [o for o in one_set if getattr(args, o[2:].replace("-", "_"))]
-    if given and not args.dataset:
+    one_set = {"--perturb": perturb, "--robustness": robustness, "--with-authentic": with_authentic,
+               "--skip-bad": skip_bad}
+    given = [o for o, v in one_set.items() if v]
+    if given and not dataset:
         raise ValueError(f"{', '.join(given)} apply to one data set: add --dataset and --data-root")
-    if args.dataset and not args.data_root: raise ValueError("--dataset needs --data-root (the folder holding it)")
-    if args.n_synth < 1: raise ValueError(f"--n-synth must be at least 1, got {args.n_synth}")
-    if args.bs < 1: raise ValueError(f"--bs must be at least 1, got {args.bs}")
-    pert = parse_perturbation(args.perturb) if args.perturb else None
-    for ck in args.checkpoint:
+    if dataset and not data_root: raise ValueError("--dataset needs --data-root (the folder holding it)")
+    if n_synth < 1: raise ValueError(f"--n-synth must be at least 1, got {n_synth}")
+    if bs < 1: raise ValueError(f"--bs must be at least 1, got {bs}")
+    pert = parse_perturbation(perturb) if perturb else None
+    for ck in checkpoint:
         if not Path(ck).is_file(): raise FileNotFoundError(errno.ENOENT, "--checkpoint not found", str(ck))
-    out = claim_output(args.out, ("per_image.csv", "scores.csv", "table.csv", "robustness.csv"))
-    if args.data_root and args.dataset:  # one data set, every checkpoint
+    out = claim_output(out, ("per_image.csv", "scores.csv", "table.csv", "robustness.csv"))
+    if data_root and dataset:  # one data set, every checkpoint
         from m2s_repro.data.datasets import scan
         from m2s_repro.data.check import select
         from m2s_repro.data.loaders import ForgeryDataset
-        s = scan(args.data_root, args.dataset)
-        recs = select(s, "skip" if args.skip_bad else "raise", tampered_only=not args.with_authentic)
+        s = scan(data_root, dataset)
+        recs = select(s, "skip" if skip_bad else "raise", tampered_only=not with_authentic)
         rows, scores = [], []
-        if args.robustness:
-            from m2s_repro.evaluation.evaluate import robustness
+        if robustness:
+            from m2s_repro.evaluation.evaluate import robustness as sweep
             tabs = []
-            for ck in args.checkpoint:
-                model, meta = model_from_checkpoint(ck, device=args.device, text_table=args.text_table)
-                proto = args.protocol or meta["recipe"]["protocol"]
+            for ck in checkpoint:
+                model, meta = model_from_checkpoint(ck, device=device, text_table=text_table)
+                proto = protocol or meta["recipe"]["protocol"]
                 mk = lambda p: ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=p)
-                rob = robustness(model, mk, proto, bs=args.bs, device=args.device, progress=True)
+                rob = sweep(model, mk, proto, bs=bs, device=device, progress=True)
                 tabs.append(rob.assign(fold=meta["fold"], dataset=s.dataset))
             t = pd.concat(tabs, ignore_index=True)
             out.mkdir(parents=True, exist_ok=True)
             t.to_csv(out / "robustness.csv", index=False)
             print(t.round(4).to_markdown(index=False))
-            print(f"wrote robustness.csv to {out}", file=sys.stderr)
+            log.info(f"wrote robustness.csv to {out}")
             return 0
         n_tampered = sum(r.label for r in recs)
-        for ck in args.checkpoint:
-            model, meta = model_from_checkpoint(ck, device=args.device, text_table=args.text_table)
-            proto = args.protocol or meta["recipe"]["protocol"]
+        for ck in checkpoint:
+            model, meta = model_from_checkpoint(ck, device=device, text_table=text_table)
+            proto = protocol or meta["recipe"]["protocol"]
             ds = ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=pert)
-            pi = evaluate(model, ds, args.bs, args.device, progress=True).assign(fold=meta["fold"], dataset=s.dataset)
+            pi = evaluate(model, ds, bs, device, progress=True).assign(fold=meta["fold"], dataset=s.dataset)
             rows.append(pi)
             scores.append(dict(fold=meta["fold"], dataset=s.dataset, **summarize(pi, proto, n_tampered)))
         scores, rows = pd.DataFrame(scores), pd.concat(rows, ignore_index=True)
     else:
-        scores, rows = seen_unseen(args.checkpoint, args.scheme, args.data_root, args.protocol, args.bs, args.device,
-                                   progress=True, n_synth=args.n_synth)
+        scores, rows = seen_unseen(checkpoint, scheme, data_root, protocol, bs, device,
+                                   progress=True, n_synth=n_synth)
     out.mkdir(parents=True, exist_ok=True)  # only now: a failed evaluation leaves no empty folder
     rows.to_csv(out / "per_image.csv", index=False)
     scores.to_csv(out / "scores.csv", index=False)
@@ -72,88 +91,58 @@ def evaluate_command(args, # the parsed `m2s-repro evaluate` arguments
     tab = fold_table(scores, metrics)
     tab.to_csv(out / "table.csv", index=False)
     print(tab.round(2).to_markdown(index=False))
-    print(f"wrote per_image.csv, scores.csv, table.csv to {out}", file=sys.stderr)
+    log.info(f"wrote per_image.csv, scores.csv, table.csv to {out}")
     return 0
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #df800261
-def predict_command(args, # the parsed `m2s-repro predict` arguments
+def predict_command(images:list[str], # image files
+                    # a best.pth or last.pth (default: the bundled mini-profile M2SFormer, trained on synthetic data)
+                    checkpoint:str|None=None,
+                    out:str="predictions", # output folder (default predictions/)
+                    device:str|None=None,
+                    skip_bad:bool=False, # skip unreadable images (listed at the end) instead of stopping
+                    text_table:str|None=None,
                    )->int:
-    "The `m2s-repro predict` command."
+    "The `m2s-repro predict` command: probability map, mask and overlay PNGs for images of any size."
     from m2s_repro.evaluation.predict import predict_files
-    predict_files(args.images, args.checkpoint, args.out, args.device, skip_bad=args.skip_bad,
-                  text_table=args.text_table)
+    predict_files(images, checkpoint, out, device, skip_bad=skip_bad,
+                  text_table=text_table)
     return 0
 
-def convert_command(args, # the parsed `m2s-repro convert` arguments
+def convert_command(# a released M2SFormer or Mesorch/Mesorch-P checkpoint (or, with --to released, one of ours)
+                    released:Annotated[str, Opt(metavar="RELEASED")],
+                    out:Annotated[str, Opt(metavar="OUT")], # the checkpoint to write
+                    model:str|None=None, # the model it must be (default: recognised from keys and shapes)
+                    text_table:str|None=None,
+                    # ours (default): released -> this package; released: this package -> the authors' format
+                    to:Literal["ours", "released"]="ours",
                    )->int:
     "The `m2s-repro convert` command: a released checkpoint to ours, or (--to released) ours to the released format."
     from pathlib import Path
     from m2s_repro.core import JobFailed
     from m2s_repro.models.checkpoint import convert_released, convert_to_released
-    src, out = Path(args.released), Path(args.out)
+    src, out = Path(released), Path(out)
     if not src.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(src))
     if out.resolve() == src.resolve(): raise ValueError("OUT must differ from the input file")
     if out.is_dir(): raise ValueError(f"OUT {out} is a folder; give a file name")
-    if args.to == "released" and (args.model or args.text_table):
+    if to == "released" and (model or text_table):
         raise ValueError("--model and --text-table apply to the released -> ours direction")
     try:
-        if args.to == "released":
+        if to == "released":
             files = convert_to_released(src, out)
-            print(f"wrote {', '.join(map(str, files))} (the authors' format)", file=sys.stderr)
+            log.info(f"wrote {', '.join(map(str, files))} (the authors' format)")
             return 0
-        meta = convert_released(src, out, args.model, args.text_table)
+        meta = convert_released(src, out, model, text_table)
     except ValueError as e: raise JobFailed(f"{src}: {e}") from None  # the file, not the command line, is wrong
     opts = f" {meta['model_options']}" if meta["model_options"] else ""
     fold = f", fold {meta['fold']}" if meta["fold"] else ""
-    print(f"wrote {out}: {meta['model']}{opts}{fold}, sha256 of the source {meta['released']['sha256'][:12]}",
-          file=sys.stderr)
+    log.info(f"wrote {out}: {meta['model']}{opts}{fold}, sha256 of the source {meta['released']['sha256'][:12]}")
     return 0
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #b11ca699
 def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                 )->None:
     "Add `evaluate`, `predict` and `convert` to `sub`, the `m2s-repro` sub-parsers."
-    ev = sub.add_parser("evaluate", help="evaluate fold checkpoints: seen fold + unseen sets, or one data set")
-    ev.add_argument("--checkpoint", nargs="+", required=True, help="best.pth of each fold's run")
-    ev.add_argument("--scheme", default="synthetic",
-                    help="synthetic, casiav2 or dis25k: which unseen sets (default synthetic)")
-    ev.add_argument("--data-root", default=None, help="folder holding the real data sets")
-    ev.add_argument("--dataset", default=None,
-                    help="evaluate this one data set (under --data-root) instead of a scheme")
-    ev.add_argument("--protocol", default=None, help="m2s or benco (default: the checkpoint's recipe)")
-    ev.add_argument("--perturb", default=None, metavar="KIND:VALUE",
-                    help="robustness perturbation, e.g. jpeg:50 (with --dataset)")
-    ev.add_argument("--robustness", action="store_true",
-                    help="with --dataset: every perturbation strength of Mesorch's Table 2 (noise, blur, JPEG)")
-    ev.add_argument("--with-authentic", action="store_true",
-                    help="with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)")
-    ev.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
-    ev.add_argument("--n-synth", type=int, default=200, help="synthetic scheme: images per unseen domain (default 200)")
-    ev.add_argument("--bs", type=int, default=8)
-    ev.add_argument("--device", default=None)
-    ev.add_argument("--out", default="eval", help="where per_image.csv, scores.csv and table.csv go")
-    ev.add_argument("--text-table", default=None,
-                    help="a released M2SFormer checkpoint: its easy/hard vectors, a (2, 300) .npy/.pt (default: bpemb)")
-    ev.set_defaults(func=evaluate_command)
-    pr = sub.add_parser("predict", help="probability map, mask and overlay PNGs for images of any size")
-    pr.add_argument("images", nargs="+", help="image files")
-    pr.add_argument("--checkpoint", default=None,
-                    help="a best.pth or last.pth "
-                         "(default: the bundled mini-profile M2SFormer, trained on synthetic data)")
-    pr.add_argument("--out", default="predictions", help="output folder (default predictions/)")
-    pr.add_argument("--device", default=None)
-    pr.add_argument("--skip-bad", action="store_true",
-                    help="skip unreadable images (listed at the end) instead of stopping")
-    pr.add_argument("--text-table", default=None,
-                    help="a released M2SFormer checkpoint: its easy/hard vectors, a (2, 300) .npy/.pt (default: bpemb)")
-    pr.set_defaults(func=predict_command)
-    cv = sub.add_parser("convert", help="the authors' released weights to this package's checkpoint format, or back")
-    cv.add_argument("released", metavar="RELEASED", help="a released M2SFormer or Mesorch/Mesorch-P checkpoint "
-                    "(or, with --to released, one of ours)")
-    cv.add_argument("out", metavar="OUT", help="the checkpoint to write")
-    cv.add_argument("--model", default=None, help="the model it must be (default: recognised from keys and shapes)")
-    cv.add_argument("--text-table", default=None,
-                    help="M2SFormer: its easy/hard vectors, a (2, 300) .npy/.pt (default: the bpemb package)")
-    cv.add_argument("--to", choices=["ours", "released"], default="ours",
-                    help="ours (default): released -> this package; released: this package -> the authors' format")
-    cv.set_defaults(func=convert_command)
+    add_command(sub, evaluate_command, help="evaluate fold checkpoints: seen fold + unseen sets, or one data set")
+    add_command(sub, predict_command, help="probability map, mask and overlay PNGs for images of any size")
+    add_command(sub, convert_command, help="the authors' released weights to this package's checkpoint format, or back")

@@ -6,23 +6,19 @@
 from __future__ import annotations
 import json, sys
 from pathlib import Path
-from ..core import Context
+from typing import Annotated, Literal
+from ..core import Context, Opt, add_command, resume_hint, log
+
+Profile = Literal["smoke", "mini", "paper"]  # the profiles of `report.plan.PROFILES`
 
 
 # %% auto #0
-__all__ = ['context_of', 'show_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
+__all__ = ['Profile', 'show_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
-def context_of(args, # parsed arguments with --skip-bad, --mit-weights, --noiseprint-weights (and --device)
-               rehearse:str|None=None, # a rehearsal's budget
-              )->Context:
-    "The command's settings (`core.Context`) from its options: what every table, run and data read is handed."
-    return Context(rehearse=rehearse, skip_bad=args.skip_bad, mit_weights=args.mit_weights,
-                   noiseprint_weights=args.noiseprint_weights, device=getattr(args, "device", None))
-
 def show_plan(runs, # `report.plan.plan`'s rows
-               as_json:bool=False, # JSON records instead of a table
-              )->None:
+              as_json:bool=False, # JSON records instead of a table
+             )->None:
     "The plan on stdout: one line per run with the tables that use it, and a count on stderr."
     if as_json:
         print(json.dumps(runs.to_dict("records"), indent=1))
@@ -30,124 +26,112 @@ def show_plan(runs, # `report.plan.plan`'s rows
     cols = [c for c in ("folder", "model", "scheme", "epochs", "bs", "size", "state", "tables") if c in runs]
     print(runs[cols].assign(tables=runs.tables.map(", ".join)).to_string(index=False))
     shared = int((runs.tables.map(len) > 1).sum())
-    print(f"\n{len(runs)} runs, {shared} of them shared by several tables", file=sys.stderr)
+    log.info(f"\n{len(runs)} runs, {shared} of them shared by several tables")
 
-def reproduce_command(args, # parsed arguments of `m2s-repro reproduce`
+def reproduce_command(profile:Profile="mini",
+                      tables:list[str]|None=None,
+                      data_root:str|None=None,
+                      out:str|None=None, # results folder (default results/; with --rehearse results-rehearsal/)
+                      # with --profile paper: run its code path here on fake data trees and stand-in weights,
+                      # after printing the plan and an estimate of the real run's hours (numbers mean nothing)
+                      rehearse:bool=False,
+                      quick:bool=False, # with --rehearse: one table per training scheme (CI's cut-down)
+                      skip_bad:bool=False,
+                      # folder of the authors' released weight files (table released, paper profile)
+                      weights:str|None=None,
+                      mit_weights:Annotated[str|None, Opt(metavar="FILE")]=None,
+                      noiseprint_weights:Annotated[str|None, Opt(metavar="FILE")]=None,
+                      runs:str="runs", # where training runs go (default runs/; reused and resumed across calls)
+                      resume:bool=False, # skip tables already produced by this profile at this commit
+                      # run every N-th table starting at the I-th (several machines)
+                      shard:Annotated[str|None, Opt(metavar="I/N")]=None,
+                      list_:bool=False, # list the tables and exit
+                      # print every training run of the chosen tables and profile, with the tables sharing it,
+                      # and its state under --runs; run nothing
+                      plan:bool=False,
+                      json_:bool=False, # with --plan: print the plan as JSON records
+                      device:str|None=None,
                      )->int:
-    "The `m2s-repro reproduce` command."
+    "The `m2s-repro reproduce` command: run the paper-table notebooks (papermill) under a profile into results/."
     from m2s_repro.report.reproduce import reproduce
-    from m2s_repro.report.plan import TABLES, plan
-    if args.list:
+    from m2s_repro.report.plan import TABLES, plan as plan_of
+    if list_:
         for t, spec in TABLES.items(): print(f"{t:12s} {spec.notebook:22s} {spec.title}")
         return 0
-    if args.json and not args.plan: raise ValueError("--json prints the plan: pass --plan too")
-    if args.quick and not args.rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
-    if args.rehearse and args.profile != "paper":
-        raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
-    if args.plan:
+    if json_ and not plan: raise ValueError("--json prints the plan: pass --plan too")
+    if quick and not rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
+    if rehearse and profile != "paper": raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
+    level = ("quick" if quick else "full") if rehearse else None
+    ctx = Context(rehearse=level, skip_bad=skip_bad, mit_weights=mit_weights, noiseprint_weights=noiseprint_weights,
+                  device=device)
+    if plan:
         from m2s_repro.report.rehearse import QUICK
-        level = ("quick" if args.quick else "full") if args.rehearse else None
-        overrides = {t: QUICK.get(t, {}) for t in QUICK} if args.quick else None
-        tables = list(QUICK) if args.quick else args.tables
-        runs = Path(args.runs) / "rehearsal" / "runs" if args.rehearse else Path(args.runs)
-        show_plan(plan(args.profile, tables, context_of(args, level), overrides, runs), args.json)
+        overrides = {t: QUICK.get(t, {}) for t in QUICK} if quick else None
+        chosen = list(QUICK) if quick else tables
+        where = Path(runs) / "rehearsal" / "runs" if rehearse else Path(runs)
+        show_plan(plan_of(profile, chosen, ctx, overrides, where), json_)
         return 0
-    args.resume_hint = ("the same command with --resume (finished tables are skipped, training runs continue from "
-                        "their last epoch)")
-    if args.rehearse:
-        from m2s_repro.report.rehearse import rehearse
-        if args.resume or args.shard: raise ValueError("--rehearse runs every table afresh: drop --resume / --shard")
-        args.out = args.out or "results-rehearsal"
-        st = rehearse(args.tables, args.out, Path(args.runs) / "rehearsal", args.data_root, args.weights,
-                      quick=args.quick)["status"]
+    resume_hint.set("the same command with --resume (finished tables are skipped, training runs continue from "
+                    "their last epoch)")
+    if rehearse:
+        from m2s_repro.report.rehearse import rehearse as rehearse_paper
+        if resume or shard: raise ValueError("--rehearse runs every table afresh: drop --resume / --shard")
+        out = out or "results-rehearsal"
+        st = rehearse_paper(tables, out, Path(runs) / "rehearsal", data_root, weights, quick=quick)["status"]
     else:
-        args.out = args.out or "results"
-        st = reproduce(args.profile, args.tables, args.data_root, args.out, args.runs, args.resume, args.shard,
-                       weights=args.weights, ctx=context_of(args))
+        out = out or "results"
+        st = reproduce(profile, tables, data_root=data_root, out=out, runs=runs, resume=resume, shard=shard,
+                       weights=weights, ctx=ctx)
     for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
-    print(f"index: {args.out}/README.md")
+    print(f"index: {out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
 
 
 # %% ../../nbs/report/44a_cli.ipynb #9b2d26ea
-def docs_command(args, # parsed arguments of `m2s-repro docs`
+def docs_command(out:str="_docs_offline", # output folder
                 )->int:
-    "The `m2s-repro docs` command."
+    "The `m2s-repro docs` command: build the documentation site offline (HTML, no Quarto needed)."
     try: from m2s_repro.report.docs import build_offline_docs
     except ImportError as e:
         raise ValueError(f"building the docs needs the dev extras (pip install -e '.[dev]'): {e}") from None
-    r = build_offline_docs(args.out)
-    print(f"wrote {len(r['pages'])} pages to {args.out} (open index.html); broken links: {len(r['broken'])}")
+    r = build_offline_docs(out)
+    print(f"wrote {len(r['pages'])} pages to {out} (open index.html); broken links: {len(r['broken'])}")
     return 1 if r["broken"] else 0
 
-def doctor_command(args, # parsed arguments of `m2s-repro doctor`
+def doctor_command(profile:Profile="paper",
+                   tables:list[str]|None=None, # only the data these tables need (see reproduce --list)
+                   data_root:str|None=None,
+                   weights:str|None=None,
+                   runs:str="runs", # where the training runs will go (free disk space)
+                   # the mit_b3.pth you will pass to reproduce
+                   mit_weights:Annotated[str|None, Opt(metavar="FILE")]=None,
+                   # the NoisePrint++ file you will pass to reproduce
+                   noiseprint_weights:Annotated[str|None, Opt(metavar="FILE")]=None,
+                   skip_bad:bool=False, # the run will skip unusable files: bad files only warn
+                   decode:bool=False, # decode every image (finds truncated files; slow)
+                   # also build every planned run's training and held-out data on the data sets (scans, folds)
+                   plan:bool=False,
+                   # also time one training step of each recipe on the GPU: its peak memory against the free
+                   measure:bool=False,
+                   json_:bool=False, # print the table as JSON
                   )->int:
-    "The `m2s-repro doctor` command: one table of checks; exit 1 if any is FAIL."
+    "The `m2s-repro doctor` command: a pre-flight check of a profile (device, data, weights, disk); exit 1 on FAIL."
     from m2s_repro.report.doctor import doctor
-    t = doctor(args.profile, args.tables, args.data_root, args.weights, args.runs, args.decode, args.plan, args.measure,
-               context_of(args))
-    if args.json: print(t.to_json(orient="records", indent=1))
+    ctx = Context(skip_bad=skip_bad, mit_weights=mit_weights, noiseprint_weights=noiseprint_weights)
+    t = doctor(profile, tables, data_root, weights, runs, decode=decode, plan=plan, measure=measure, ctx=ctx)
+    if json_: print(t.to_json(orient="records", indent=1))
     else: print(t.to_markdown(index=False))
     fails = int((t.status == "FAIL").sum())
     n = t.status.value_counts()
-    print(f"\n{fails} FAIL, {n.get('warn', 0)} warn, {n.get('ok', 0)} ok", file=sys.stderr)
+    log.info(f"\n{fails} FAIL, {n.get('warn', 0)} warn, {n.get('ok', 0)} ok")
     return 1 if fails else 0
 
 # %% ../../nbs/report/44a_cli.ipynb #990fde2d
 def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                 )->None:
-    "Add `reproduce` and `docs` to `sub`, the `m2s-repro` sub-parsers."
-    rp = sub.add_parser("reproduce", help="run the paper-table notebooks (papermill) under a profile into results/")
-    rp.add_argument("--profile", default="mini", choices=["smoke", "mini", "paper"],
-                    help="smoke (CI, meaningless numbers), mini (CPU, synthetic benchmark; default), "
-                         "paper (GPUs, real data)")
-    rp.add_argument("--tables", nargs="+", default=None, help="only these tables (see --list)")
-    rp.add_argument("--data-root", default=None, help="folder of the real data sets (paper profile)")
-    rp.add_argument("--out", default=None, help="results folder (default results/; with --rehearse results-rehearsal/)")
-    rp.add_argument("--rehearse", action="store_true",
-                    help="with --profile paper: run its code path here on fake data trees and stand-in weights, "
-                         "after printing the plan and an estimate of the real run's hours (numbers mean nothing)")
-    rp.add_argument("--quick", action="store_true",
-                    help="with --rehearse: one table per training scheme (CI's cut-down)")
-    rp.add_argument("--skip-bad", action="store_true",
-                    help="skip (and list) unusable data files in every table instead of stopping")
-    rp.add_argument("--weights", default=None,
-                    help="folder of the authors' released weight files (table released, paper profile)")
-    rp.add_argument("--mit-weights", default=None, metavar="FILE",
-                    help="SegFormer's ImageNet mit_b3.pth: the paper Mesorch's Transformer start (else random weights)")
-    rp.add_argument("--noiseprint-weights", default=None, metavar="FILE",
-                    help="TruFor's noiseprint++.th (or trufor.pth.tar): Table 8's NoisePrint++ row (else not run)")
-    rp.add_argument("--runs", default="runs",
-                    help="where training runs go (default runs/; reused and resumed across calls)")
-    rp.add_argument("--resume", action="store_true",
-                    help="skip tables already produced by this profile at this commit")
-    rp.add_argument("--shard", default=None, metavar="I/N",
-                    help="run every N-th table starting at the I-th (several machines)")
-    rp.add_argument("--list", action="store_true", help="list the tables and exit")
-    rp.add_argument("--plan", action="store_true",
-                    help="print every training run of the chosen tables and profile, with the tables sharing it, "
-                         "and its state under --runs; run nothing")
-    rp.add_argument("--json", action="store_true", help="with --plan: print the plan as JSON records")
-    rp.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    rp.set_defaults(func=reproduce_command)
-    dr = sub.add_parser("doctor",
-                        help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
-    dr.add_argument("--profile", default="paper", choices=["smoke", "mini", "paper"], help="the profile to check for")
-    dr.add_argument("--tables", nargs="+", default=None, help="only the data these tables need (see reproduce --list)")
-    dr.add_argument("--data-root", default=None, help="folder of the real data sets")
-    dr.add_argument("--weights", default=None, help="folder of the authors' released weight files")
-    dr.add_argument("--runs", default="runs", help="where the training runs will go (free disk space)")
-    dr.add_argument("--mit-weights", default=None, metavar="FILE", help="the mit_b3.pth you will pass to reproduce")
-    dr.add_argument("--noiseprint-weights", default=None, metavar="FILE",
-                    help="the NoisePrint++ file you will pass to reproduce")
-    dr.add_argument("--skip-bad", action="store_true", help="the run will skip unusable files: bad files only warn")
-    dr.add_argument("--decode", action="store_true", help="decode every image (finds truncated files; slow)")
-    dr.add_argument("--plan", action="store_true",
-                    help="also build every planned run's training and held-out data on the data sets (scans, folds)")
-    dr.add_argument("--measure", action="store_true",
-                    help="also time one training step of each recipe on the GPU: its peak memory against the free")
-    dr.add_argument("--json", action="store_true", help="print the table as JSON")
-    dr.set_defaults(func=doctor_command)
-    dc = sub.add_parser("docs", help="build the documentation site offline (HTML, no Quarto needed)")
-    dc.add_argument("--out", default="_docs_offline", help="output folder")
-    dc.set_defaults(func=docs_command)
+    "Add `reproduce`, `doctor` and `docs` to `sub`, the `m2s-repro` sub-parsers."
+    add_command(sub, reproduce_command,
+                help="run the paper-table notebooks (papermill) under a profile into results/")
+    add_command(sub, doctor_command,
+                help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
+    add_command(sub, docs_command, help="build the documentation site offline (HTML, no Quarto needed)")

@@ -5,20 +5,24 @@
 # %% ../../nbs/train/21a_cli.ipynb #23b3bc49
 from __future__ import annotations
 import sys
+from types import SimpleNamespace
+from typing import Annotated
+from ..core import Opt, add_command, resume_hint, log
 
 
 # %% auto #0
 __all__ = ['train_command', 'add_commands']
 
 # %% ../../nbs/train/21a_cli.ipynb #88fb55df
-def _parse_set(rec, pairs:list)->dict:
+def _parse_set(recipe, # the recipe whose fields are set
+               pairs:list)->dict:
     "--set FIELD=VALUE pairs converted to the recipe fields' types."
     out = {}
     for kv in pairs:
         if "=" not in kv: raise ValueError(f"--set expects FIELD=VALUE, got {kv!r}")
         k, v = kv.split("=", 1)
-        if not hasattr(rec, k): raise ValueError(f"--set {kv}: unknown recipe field {k!r}")
-        t = type(getattr(rec, k))
+        if not hasattr(recipe, k): raise ValueError(f"--set {kv}: unknown recipe field {k!r}")
+        t = type(getattr(recipe, k))
         if t is bool:
             if v.lower() not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
                 raise ValueError(f"--set {kv}: {k} is true or false")
@@ -29,78 +33,75 @@ def _parse_set(rec, pairs:list)->dict:
         else: raise ValueError(f"--set cannot change {k!r} ({t.__name__}); make a recipe in Python instead")
     return out
 
-def _fold_cmd(args, fold:int)->list[str]:
+def _fold_cmd(o, # the options `train_command` was given
+              fold:int)->list[str]:
     "The `m2s-repro train` command line of one fold."
-    cmd = ["m2s-repro", "train", "--recipe", args.recipe, "--fold", str(fold), "--out", str(args.out),
-           "--seed", str(args.seed)]
-    for flag, v in (("--data-root", args.data_root), ("--dataset", args.dataset), ("--folds-file", args.folds_file),
-                    ("--epochs", args.epochs), ("--device", args.device)):
+    cmd = ["m2s-repro", "train", "--recipe", o.recipe, "--fold", str(fold), "--out", str(o.out), "--seed", str(o.seed)]
+    for flag, v in (("--data-root", o.data_root), ("--dataset", o.dataset), ("--folds-file", o.folds_file),
+                    ("--epochs", o.epochs), ("--device", o.device)):
         if v is not None: cmd += [flag, str(v)]
-    if args.set: cmd += ["--set", *args.set]
-    return cmd + [f"--{f.replace('_', '-')}" for f in ("resume", "distributed", "skip_bad") if getattr(args, f)]
+    if o.set_: cmd += ["--set", *o.set_]
+    return cmd + [f"--{f.replace('_', '-')}" for f in ("resume", "distributed", "skip_bad") if getattr(o, f)]
 
-def train_command(args, # the parsed `m2s-repro train` arguments
+def train_command(recipe:str="m2sformer-cpu", # recipe name (see --list)
+                  list_:bool=False, # list the recipes and exit
+                  fold:int=1, # held-out fold, 1..5 (default 1)
+                  folds:list[int]|None=None, # several folds, one process each, one after the other
+                  # with --folds: print one command per fold (to run on other GPUs or machines) instead
+                  print_commands:bool=False,
+                  data_root:str|None=None, # real training set folder (recipes with data=real)
+                  dataset:str|None=None, # its layout name (default: recognised)
+                  # saved folds (default: <data-root>/m2s_folds_k5_seed<seed>.json, made if missing)
+                  folds_file:str|None=None,
+                  out:str="runs", # parent of the run directories (default runs/)
+                  resume:bool=False, # continue the run from its last.pth
+                  epochs:int|None=None, # override the recipe's epochs
+                  # override recipe fields, e.g. --set bs=8 lr=3e-4
+                  set_:Annotated[list[str], Opt(metavar="FIELD=VALUE", nargs="*")]=(),
+                  seed:int=0, # the run's seed (folds, initialisation, augmentation order)
+                  device:str|None=None,
+                  # data-parallel on several GPUs: `accelerate launch --multi_gpu $(which m2s-repro) train --distributed ...`
+                  distributed:bool=False,
+                  skip_bad:bool=False,
                  )->int:
-    "The `m2s-repro train` command."
+    "The `m2s-repro train` command: train a recipe, one fold or several folds as independent processes."
+    o = SimpleNamespace(**locals())  # the options as given, for the per-fold command lines
     import subprocess
     from m2s_repro.train.recipes import get_recipe, RECIPES
     from m2s_repro.train.learner import train_run, check_recipe
-    if args.list:
+    if list_:
         for r in RECIPES.values():
             print(f"{r.name:16s} {r.model:14s} {r.size:4d}px bs {r.bs:3d} x{r.accum} {r.epochs:4d} ep  {r.note}")
         return 0
-    folds = args.folds or [args.fold]
+    folds = folds or [fold]
     bad = [f for f in folds if not 1 <= f <= 5]
     if bad: raise ValueError(f"--fold must be 1..5 (the five folds of every training scheme), got {bad[0]}")
-    if args.epochs is not None and args.epochs < 1: raise ValueError(f"--epochs must be at least 1, got {args.epochs}")
-    rec = get_recipe(args.recipe, **_parse_set(get_recipe(args.recipe), args.set))
-    if args.epochs: rec = rec.with_(epochs=args.epochs)
-    check_recipe(rec)
-    args.resume_hint = "the same command with --resume"
+    if epochs is not None and epochs < 1: raise ValueError(f"--epochs must be at least 1, got {epochs}")
+    chosen = get_recipe(recipe, **_parse_set(get_recipe(recipe), set_))
+    if epochs: chosen = chosen.with_(epochs=epochs)
+    check_recipe(chosen)
+    resume_hint.set("the same command with --resume")
     if len(folds) > 1:  # the driver: one independent process per fold, each in its own run directory
         for f in folds:
-            cmd = _fold_cmd(args, f)
-            if args.print_commands:
+            cmd = _fold_cmd(o, f)
+            if print_commands:
                 print(" ".join(cmd))
                 continue
-            print(f"== fold {f}: {' '.join(cmd)}", file=sys.stderr, flush=True)
+            log.info(f"== fold {f}: {' '.join(cmd)}")
             rc = subprocess.call([sys.executable, "-m", "m2s_repro", *cmd[1:]])
             if rc:
-                print(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue", file=sys.stderr)
+                log.warning(f"fold {f} failed (exit {rc}); rerun that command (with --resume) to continue")
                 return rc
         return 0
-    args.resume_hint = " ".join(_fold_cmd(args, folds[0]) + ([] if args.resume else ["--resume"]))
-    s = train_run(rec, args.out, folds[0], args.data_root, args.dataset, args.folds_file, args.resume, args.device,
-                  args.seed, distributed=args.distributed, on_bad="skip" if args.skip_bad else "raise")
-    print(f"{s['status']}: {s['epochs_done']}/{rec.epochs} epochs in {s['seconds']:.0f} s; "
-          f"best {rec.monitor} {s['best_score']}; run in {s['run_dir']}")
+    resume_hint.set(" ".join(_fold_cmd(o, folds[0]) + ([] if resume else ["--resume"])))
+    s = train_run(chosen, out, folds[0], data_root, dataset, folds_file, resume, device, seed,
+                  distributed=distributed, on_bad="skip" if skip_bad else "raise")
+    print(f"{s['status']}: {s['epochs_done']}/{chosen.epochs} epochs in {s['seconds']:.0f} s; "
+          f"best {chosen.monitor} {s['best_score']}; run in {s['run_dir']}")
     return 0
 
 # %% ../../nbs/train/21a_cli.ipynb #65579d41
 def add_commands(sub, # the sub-parsers of the `m2s-repro` parser
                 )->None:
     "Add `train` to `sub`, the `m2s-repro` sub-parsers."
-    tr = sub.add_parser("train", help="train a recipe (one fold, or several folds as independent processes)")
-    tr.add_argument("--recipe", default="m2sformer-cpu", help="recipe name (see --list)")
-    tr.add_argument("--list", action="store_true", help="list the recipes and exit")
-    tr.add_argument("--fold", type=int, default=1, help="held-out fold, 1..5 (default 1)")
-    tr.add_argument("--folds", type=int, nargs="+", default=None,
-                    help="several folds, one process each, one after the other")
-    tr.add_argument("--print-commands", action="store_true",
-                    help="with --folds: print one command per fold (to run on other GPUs or machines) instead")
-    tr.add_argument("--data-root", default=None, help="real training set folder (recipes with data=real)")
-    tr.add_argument("--dataset", default=None, help="its layout name (default: recognised)")
-    tr.add_argument("--folds-file", default=None,
-                    help="saved folds (default: <data-root>/m2s_folds_k5_seed<seed>.json, made if missing)")
-    tr.add_argument("--out", default="runs", help="parent of the run directories (default runs/)")
-    tr.add_argument("--resume", action="store_true", help="continue the run from its last.pth")
-    tr.add_argument("--epochs", type=int, default=None, help="override the recipe's epochs")
-    tr.add_argument("--set", nargs="*", default=[], metavar="FIELD=VALUE",
-                    help="override recipe fields, e.g. --set bs=8 lr=3e-4")
-    tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--device", default=None, help="cpu, cuda, cuda:1, mps (default: best available, or M2S_DEVICE)")
-    tr.add_argument("--distributed", action="store_true",
-                    help="data-parallel on several GPUs: "
-                         "`accelerate launch --multi_gpu $(which m2s-repro) train --distributed ...`")
-    tr.add_argument("--skip-bad", action="store_true", help="skip (and list) unusable files instead of stopping")
-    tr.set_defaults(func=train_command)
+    add_command(sub, train_command, help="train a recipe (one fold, or several folds as independent processes)")
