@@ -29,6 +29,7 @@ def os_error_message(e:OSError, # the error
             errno.ENOENT: "check the path", errno.ELOOP: "a symbolic link loops"}.get(e.errno, "")
     return f"{what}: {path}" + (f" ({hint})" if hint else "")
 
+# %% ../nbs/40_cli.ipynb #b533cca2
 def run_command(args, # parsed arguments with `func` and `command`
                )->int:
     "Run a parsed command; turn every expected failure into one line on stderr and an exit code."
@@ -69,6 +70,7 @@ def info_command(json_:bool=False, # print the full provenance record as JSON
     print("packages: " + others)
     return 0
 
+# %% ../nbs/40_cli.ipynb #55dea5a3
 LAYERS = (data_cli, train_cli, evaluation_cli, bench_cli, report_cli)  # each adds its own sub-commands
 
 def build_parser()->argparse.ArgumentParser:
@@ -80,6 +82,7 @@ def build_parser()->argparse.ArgumentParser:
     for layer in LAYERS: layer.add_commands(sub)
     return p
 
+# %% ../nbs/40_cli.ipynb #55dea5a6
 def main(argv:list[str]|None=None, # the command-line arguments; None: `sys.argv[1:]`
         )->int:
     "Entry point of the `m2s-repro` command."

@@ -138,3 +138,17 @@ def test_shared_options_have_one_help_text():
                         ("--mit-weights", ("reproduce",)), ("--skip-bad", ("train", "evaluate", "reproduce"))):
         texts = {help_of(c, flag) for c in users}
         assert len(texts) == 1, f"{flag}: {texts}"
+
+
+def test_committed_checkpoint_re_evaluates_to_the_committed_table(run_main, tmp_path):
+    "The bundled mini checkpoint (fold 1 of m2sformer-mini), scored again by today's code, gives the committed main table's fold-1 rows."
+    import pandas as pd
+    table = json.loads((ROOT / "results" / "main" / "metrics.json").read_text())
+    r = run_main("evaluate", "--checkpoint", str(ROOT / "results" / "checkpoints" / "m2sformer-mini_fold1.pth"),
+                 "--n-synth", str(table["parameters"]["N_SYNTH"]), "--out", str(tmp_path / "ev"), "--device", "cpu")
+    assert r.returncode == 0, r.stderr[-2000:]
+    got = pd.read_csv(tmp_path / "ev" / "scores.csv").set_index("dataset")
+    want = {s["dataset"]: s for s in table["fold_scores"] if s["fold"] == 1 and s["variant"] == "m2sformer-mini" and s["n"] == s["n"]}
+    assert set(want) == set(got.index), (set(want), set(got.index))
+    for ds, s in want.items():
+        assert (round(got.loc[ds, "dsc"], 4), round(got.loc[ds, "iou"], 4), got.loc[ds, "n"]) == (s["dsc"], s["iou"], s["n"]), ds

@@ -28,6 +28,7 @@ def show_plan(runs, # `report.plan.plan`'s rows
     shared = int((runs.tables.map(len) > 1).sum())
     log.info(f"\n{len(runs)} runs, {shared} of them shared by several tables")
 
+# %% ../../nbs/report/44a_cli.ipynb #c974a0a3
 def reproduce_command(profile:Profile="mini",
                       tables:list[str]|None=None,
                       data_root:str|None=None,
@@ -98,6 +99,7 @@ def docs_command(out:str="_docs_offline", # output folder
     print(f"wrote {len(r['pages'])} pages to {out} (open index.html); broken links: {len(r['broken'])}")
     return 1 if r["broken"] else 0
 
+# %% ../../nbs/report/44a_cli.ipynb #9b2d26e2
 def doctor_command(profile:Profile="paper",
                    tables:list[str]|None=None, # only the data these tables need (see reproduce --list)
                    data_root:str|None=None,
