@@ -109,6 +109,7 @@ def predict_command(images:list[str], # image files
                   text_table=text_table)
     return 0
 
+# %% ../../nbs/evaluation/33a_cli.ipynb #df8002a3
 def convert_command(# a released M2SFormer or Mesorch/Mesorch-P checkpoint (or, with --to released, one of ours)
                     released:Annotated[str, Opt(metavar="RELEASED")],
                     out:Annotated[str, Opt(metavar="OUT")], # the checkpoint to write

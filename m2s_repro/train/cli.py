@@ -33,6 +33,7 @@ def _parse_set(recipe, # the recipe whose fields are set
         else: raise ValueError(f"--set cannot change {k!r} ({t.__name__}); make a recipe in Python instead")
     return out
 
+# %% ../../nbs/train/21a_cli.ipynb #88fb55a1
 def _fold_cmd(o, # the options `train_command` was given
               fold:int)->list[str]:
     "The `m2s-repro train` command line of one fold."
