@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #65c23116
 from __future__ import annotations
-import argparse, contextvars, dataclasses, inspect, logging, os, sys, shutil, types, typing, json, random, socket, platform, subprocess, tempfile, importlib.util
+import argparse, contextlib, contextvars, dataclasses, inspect, logging, os, sys, shutil, types, typing, json, random, socket, platform, subprocess, tempfile, importlib.util
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
@@ -14,10 +14,11 @@ from fastcore.docments import docments
 
 
 # %% auto #0
-__all__ = ['PROVENANCE_PACKAGES', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device', 'git_info',
-           'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json', 'claim_output',
-           'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields', 'release_memory', 'Context',
-           'log_to_stderr', 'Opt', 'add_command', 'call_command']
+__all__ = ['PROVENANCE_PACKAGES', 'log', 'LOCK_FILE', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
+           'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json',
+           'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
+           'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'hold_folder', 'Opt', 'add_command',
+           'call_command']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -288,6 +289,35 @@ def log_to_stderr(level:int=logging.INFO, # the lowest level shown
     return log
 
 log_to_stderr()
+
+# %% ../nbs/00_core.ipynb #a1c0e021
+LOCK_FILE = ".lock"  # inside a folder one process owns at a time
+
+class FolderBusy(JobFailed):
+    "Another process holds the folder (exit code 1: wait for it, or choose another folder)."
+
+@contextlib.contextmanager
+def hold_folder(folder, # the folder (created if missing) this process is about to write
+                what:str="run", # what the folder holds, for the message
+               ):
+    "Hold `folder` for this process until the block ends; `FolderBusy` at once if another process holds it."
+    import fcntl
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    f = open(folder / LOCK_FILE, "a+")
+    try:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise FolderBusy(f"{folder} is in use by {holder} (another {what} writes there); wait for it to end "
+                             f"or choose another folder") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}")
+        f.flush()
+        yield folder
+    finally: f.close()  # closing the file releases the lock
 
 # %% ../nbs/00_core.ipynb #a1c0e011
 @dataclasses.dataclass(frozen=True)
