@@ -206,3 +206,38 @@ def test_train_interrupt_says_how_to_resume(run_main, monkeypatch, tmp_path):
     r = run_main("train", "--recipe", "smoke", "--out", str(tmp_path))
     assert r.returncode == 130
     assert "interrupted; continue with: m2s-repro train --recipe smoke --fold 1" in r.stderr and "--resume" in r.stderr
+
+
+# -- images past Pillow's decompression-bomb guard (issue 25) --------------------------------------------------------
+
+def bomb_png(path: Path, side: int = 14000) -> Path:
+    "A PNG whose header claims side x side pixels (over twice Pillow's default limit): the guard fires on the header."
+    import struct, zlib
+    def chunk(kind, data): return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)  # 8-bit RGB
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def test_decompression_bomb_is_an_unusable_file(tmp_path, smoke_ck):
+    from PIL import Image
+    import numpy as np
+    bomb = bomb_png(tmp_path / "bomb.png")
+    good = tmp_path / "good.png"
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(good)
+    one_line_error(run_cli("predict", str(bomb), "--checkpoint", str(smoke_ck), "--out", str(tmp_path / "p")), 2,
+                   "bomb.png", "too large to decode safely", "MAX_IMAGE_PIXELS")
+    r = run_cli("predict", str(bomb), str(good), "--checkpoint", str(smoke_ck), "--skip-bad", "--out", str(tmp_path / "p2"))
+    assert r.returncode == 0 and "skipped 1 of 2" in r.stderr and "Traceback" not in r.stderr, r.stderr[-2000:]
+    assert (tmp_path / "p2" / "good_mask.png").exists() and not (tmp_path / "p2" / "bomb_mask.png").exists()
+    # a CASIA v1 tree holding the bomb as a tampered image: listed as a bad file by the header check and the decode
+    tree = tmp_path / "CASIA1"
+    r = run_cli("datasets", "fake", "--dataset", "casiav1", "--out", str(tree))
+    assert r.returncode == 0, r.stderr[-2000:]
+    victim = sorted(p for p in tree.rglob("Sp_*") if p.suffix in (".jpg", ".tif"))[0]
+    bomb_png(victim)
+    for extra in ((), ("--no-decode",)):
+        r = run_cli("datasets", "check", "--data-root", str(tree), *extra)
+        assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
+        assert "too large to decode safely" in r.stdout, r.stdout[-2000:]

@@ -29,6 +29,11 @@ def is_image_file(p, # a file path
     return Path(p).suffix.lower() in IMAGE_EXTS
 
 # %% ../../nbs/data/07_readers.ipynb #50352ab7
+def _too_big(path:Path, e:Exception)->DataError:
+    "Pillow's decompression-bomb guard as an unusable file, with the size and the limit."
+    return DataError(path, f"too large to decode safely ({e}); if the file is genuine, raise "
+                           f"PIL.Image.MAX_IMAGE_PIXELS (now {Image.MAX_IMAGE_PIXELS:,})")
+
 def _open(path:Path)->Image.Image:
     if not path.exists(): raise DataError(path, "file does not exist")
     if path.is_dir(): raise DataError(path, "is a folder, not an image file")
@@ -36,6 +41,7 @@ def _open(path:Path)->Image.Image:
         im = Image.open(path)
         im.load()
         return im
+    except Image.DecompressionBombError as e: raise _too_big(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
         raise DataError(path, f"unreadable or truncated image ({type(e).__name__}: {e})") from None
 
@@ -76,7 +82,8 @@ def read_image(path, # image file
     a = _to_uint8(_pil_array(path), path)
     if a.ndim == 2: a = np.repeat(a[..., None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] != 3: raise DataError(path, f"unexpected image shape {a.shape}")
-    if min(a.shape[:2]) < 2: raise DataError(path, f"image is {a.shape[1]}x{a.shape[0]} pixels")
+    if min(a.shape[:2]) < 2:
+        raise DataError(path, f"image is {a.shape[1]}x{a.shape[0]} pixels; the study needs at least 2x2")
     return np.ascontiguousarray(a)
 
 def image_size(path, # image file
@@ -86,6 +93,7 @@ def image_size(path, # image file
     if not path.is_file(): raise DataError(path, "file does not exist")
     try:
         with Image.open(path) as im: return im.size[1], im.size[0]
+    except Image.DecompressionBombError as e: raise _too_big(path, e) from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         a = _cv2_fallback(path)
         if a is None: raise DataError(path, "unreadable image header") from None
