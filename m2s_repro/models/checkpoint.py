@@ -51,7 +51,12 @@ def load_checkpoint(path, # the checkpoint file
                          f"{CHECKPOINT_FORMAT!r}: use the m2s_repro version that wrote it (see its meta provenance)")
     if tag != CHECKPOINT_FORMAT:
         raise ForeignCheckpoint(f"{path}: not an m2s_repro checkpoint (no '{CHECKPOINT_FORMAT}' format tag)")
-    have = ck["meta"]["model"]
+    meta = ck.get("meta") if isinstance(ck.get("meta"), dict) else {}
+    missing = [k for k in ("model", "meta") if k not in ck] + [f"meta.{k}" for k in ("model", "recipe") if k not in meta]
+    if missing:
+        raise ValueError(f"{path}: an m2s_repro checkpoint without {', '.join(missing)} (damaged or edited); "
+                         "use the run's other checkpoint (best.pth / last.pth) or train again")
+    have = meta["model"]
     if expect_model is not None and expect_model != have:
         raise ValueError(f"{path}: this checkpoint is a {have!r} model, not {expect_model!r}; "
                          f"build {have!r} or pick the right checkpoint")
