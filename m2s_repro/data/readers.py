@@ -6,7 +6,7 @@
 from __future__ import annotations
 from pathlib import Path
 import numpy as np, cv2
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'MASK_ENCODINGS', 'DataError', 'is_image_file', 'read_image', 'image_size', 'read_mask', 'mask_stats']
@@ -60,9 +60,9 @@ def _cv2_fallback(path:Path):
     if a.ndim == 3: a = a[..., 2::-1] if a.shape[2] >= 3 else a[..., 0]  # BGR(A) -> RGB
     return a
 
-def _pil_array(path:Path)->np.ndarray:
-    "The pixels as stored: (H, W) or (H, W, C) in the file's own depth."
-    try: im = _open(path)
+def _pil_array(path:Path, orient:bool=False)->np.ndarray:
+    "The pixels as stored (or turned by EXIF `orient`): (H, W) or (H, W, C) in the file's own depth."
+    try: im = ImageOps.exif_transpose(_open(path)) if orient else _open(path)
     except DataError:
         a = _cv2_fallback(path)
         if a is None: raise  # (OpenCV would also "read" a truncated JPEG, filling the rest with grey)
@@ -76,10 +76,11 @@ def _pil_array(path:Path)->np.ndarray:
     return np.asarray(im.convert("RGB"))  # CMYK, YCbCr, P, PA, LAB, ...
 
 def read_image(path, # image file
+               orient:bool=False, # apply the EXIF Orientation tag (as viewers show it); False: the stored pixels
               )->np.ndarray:
     "An image file as an (H, W, 3) uint8 RGB array (rules in the table above)."
     path = Path(path)
-    a = _to_uint8(_pil_array(path), path)
+    a = _to_uint8(_pil_array(path, orient), path)
     if a.ndim == 2: a = np.repeat(a[..., None], 3, axis=2)
     if a.ndim != 3 or a.shape[2] != 3: raise DataError(path, f"unexpected image shape {a.shape}")
     if min(a.shape[:2]) < 2:
