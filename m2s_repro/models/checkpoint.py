@@ -56,6 +56,10 @@ def load_checkpoint(path, # the checkpoint file
     if missing:
         raise ValueError(f"{path}: an m2s_repro checkpoint without {', '.join(missing)} (damaged or edited); "
                          "use the run's other checkpoint (best.pth / last.pth) or train again")
+    bad = [k for k, v in ck["model"].items() if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
+    if bad:
+        raise ValueError(f"{path}: NaN or infinite weights in {len(bad)} of {len(ck['model'])} tensors ({bad[0]}, ...): "
+                         "the run diverged; use an earlier checkpoint (best.pth) or train again with a lower --set lr")
     have = meta["model"]
     if expect_model is not None and expect_model != have:
         raise ValueError(f"{path}: this checkpoint is a {have!r} model, not {expect_model!r}; "
