@@ -121,20 +121,27 @@ def convert_command(# a released M2SFormer or Mesorch/Mesorch-P checkpoint (or, 
     "The `m2s-repro convert` command: a released checkpoint to ours, or (--to released) ours to the released format."
     from pathlib import Path
     from m2s_repro.core import JobFailed
-    from m2s_repro.models.checkpoint import convert_released, convert_to_released
+    from m2s_repro.models.checkpoint import convert_released, convert_to_released, load_checkpoint, ForeignCheckpoint
     src, out = Path(released), Path(out)
     if not src.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(src))
     if out.resolve() == src.resolve(): raise ValueError("OUT must differ from the input file")
     if out.is_dir(): raise ValueError(f"OUT {out} is a folder; give a file name")
     if to == "released" and (model or text_table):
         raise ValueError("--model and --text-table apply to the released -> ours direction")
+    if to == "ours":
+        try: load_checkpoint(src)
+        except ForeignCheckpoint: pass  # not ours: read it as a released file below
+        except ValueError: pass  # the released reader says what is wrong with it
+        else: raise ValueError(f"{src} is already a checkpoint of this package; add --to released to write it in the "
+                               "authors' format")
     try:
         if to == "released":
             files = convert_to_released(src, out)
             log.info(f"wrote {', '.join(map(str, files))} (the authors' format)")
             return 0
         meta = convert_released(src, out, model, text_table)
-    except ValueError as e: raise JobFailed(f"{src}: {e}") from None  # the file, not the command line, is wrong
+    except ValueError as e:  # the file, not the command line, is wrong
+        raise JobFailed(str(e) if str(e).startswith(str(src)) else f"{src}: {e}") from None
     opts = f" {meta['model_options']}" if meta["model_options"] else ""
     fold = f", fold {meta['fold']}" if meta["fold"] else ""
     log.info(f"wrote {out}: {meta['model']}{opts}{fold}, sha256 of the source {meta['released']['sha256'][:12]}")

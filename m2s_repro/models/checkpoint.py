@@ -134,7 +134,9 @@ def model_from_checkpoint(path, # the checkpoint file (ours, or one of the autho
     try: ck = load_checkpoint(path, expect_model)
     except ForeignCheckpoint as e:
         try: model, meta = released_model(path, expect_model, text_table)  # the authors' format, in memory
-        except ValueError as e2: raise ValueError(f"{e}; read as a released checkpoint: {e2}") from None
+        except ValueError as e2:
+            why = str(e2).removeprefix(f"{path}: ").removeprefix(f"{path} ")
+            raise ValueError(f"{path}: neither an m2s_repro checkpoint (no format tag) nor a released one: {why}") from None
         return model.to(get_device(device)).eval(), meta
     meta = ck["meta"]
     # the checkpoint holds the weights: never download them again

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/models/17_released.ipynb #56588d4e
 from __future__ import annotations
-import argparse, difflib, re
+import argparse, difflib, pickle, re
 from functools import lru_cache
 from pathlib import Path
 import torch
@@ -21,6 +21,10 @@ __all__ = ['M2S_VARIANT_OF', 'CONVNEXT_OF', 'M2S_RULES', 'MESORCH_RULES', 'ENCOD
 # %% ../../nbs/models/17_released.ipynb #e062a003
 torch.serialization.add_safe_globals([argparse.Namespace])
 
+def _plain(e:Exception)->str:
+    "An exception's first line without terminal colour codes (PyTorch's load errors carry them)."
+    return f"{type(e).__name__}: " + re.sub(r"\x1b\[[0-9;]*m", "", str(e)).splitlines()[0][:200]
+
 def read_released(path, # a released checkpoint (.pth / .pth.tar)
                  )->dict:
     "The state dict inside a released checkpoint (M2SFormer's `model_state_dict`, IMDL-BenCo's `model`, or bare)."
@@ -28,9 +32,13 @@ def read_released(path, # a released checkpoint (.pth / .pth.tar)
     if path.is_dir(): raise ValueError(f"{path} is a folder; give the checkpoint file")
     if not path.is_file(): raise FileNotFoundError(2, "released checkpoint not found", str(path))
     try: obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as e:  # PyTorch's refusal of anything but tensors and plain containers
+        if "Weights only load failed" not in str(e): raise ValueError(f"{path}: not a readable checkpoint: {_plain(e)}")
+        raise ValueError(f"{path}: holds pickled Python objects besides tensors, which a released checkpoint does not: "
+                         "one of this package's checkpoints (use it directly, or convert --to released) or a whole "
+                         "pickled model (save its state_dict() instead)") from None
     except Exception as e:
-        raise ValueError(f"{path}: not a readable checkpoint (truncated or corrupted?): {type(e).__name__}: "
-                         f"{str(e).splitlines()[0][:200]}") from None
+        raise ValueError(f"{path}: not a readable checkpoint (truncated or corrupted?): {_plain(e)}") from None
     if isinstance(obj, dict) and str(obj.get("format", "")).startswith("m2s_repro/"):
         raise ValueError(f"{path} is already an m2s_repro checkpoint: use it directly (or convert --to released)")
     if isinstance(obj, dict):
