@@ -139,8 +139,10 @@ def atomic_write(path, # destination file
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a results file is as readable as any other
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:  # a failed write (a full disk) names no file: name it
+            raise OSError(e.errno, e.strerror or str(e), str(path)) from None
         raise
     return path
 
