@@ -217,7 +217,7 @@ def balanced_sets(path, # IMDL-BenCo's JSON list of [class_name, path] (e.g. its
         sets.append(ForgeryDataset(select(scan(p, kinds[cls]), on_bad), protocol, size, augment=augment))
         names.append(p.name if p.is_dir() else p.stem)  # a folder's name keeps its dots (CASIA2.0)
     if missing: raise DataError(Path(path), f"{len(missing)} sub-sets not found: {', '.join(missing)}"
-                                + ("" if data_root else " (give data_root to look for them there)"))
+                                + ("" if data_root else " (give --data-root, the folder holding them, to look for them there)"))
     return sets, names
 
 # %% ../../nbs/data/07d_loaders.ipynb #c0d05eeb
