@@ -134,6 +134,15 @@ def test_subpackage_inits_are_short():
         assert len(f.read_text().splitlines()) <= 15, f"{f} is long: an __init__ only collects its layer"
 
 
+def test_package_has_a_docstring():
+    """nbdev_export puts `__version__` above the package's docstring unless 00_package exports the line itself."""
+    import m2s_repro
+    assert isinstance(m2s_repro.__doc__, str) and m2s_repro.__doc__.strip(), m2s_repro.__doc__
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "settings.ini")
+    assert m2s_repro.__version__ == cfg["DEFAULT"]["version"]
+
+
 def test_no_setting_travels_in_the_environment():
     """Settings are arguments (`core.Context`): no module reads or sets an M2S_* variable but M2S_DEVICE / M2S_DEBUG.
 

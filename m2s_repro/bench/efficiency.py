@@ -5,6 +5,7 @@
 # %% ../../nbs/bench/30_efficiency.ipynb #11523c75
 from __future__ import annotations
 import math, statistics, time, weakref
+from contextlib import nullcontext
 from importlib import resources
 import pandas as pd
 import torch, torch.nn as nn
@@ -90,23 +91,24 @@ class PeakMemory(TorchDispatchMode):
                     weakref.finalize(st, self._free, key, st.nbytes())
         return out
 
-def _sync(dev):
-    if dev.type == "cuda": torch.cuda.synchronize(dev)
-
 def timeit(fn, # called with no arguments
            n_runs:int=5, # timed runs
            warmup:int=1, # untimed runs first
-           device=None, # synchronised around each run when CUDA (default: cpu)
+           device=None, # the device `fn` runs on; a CUDA one is synchronised before every clock reading (default: cpu)
+           num_threads:int|None=None, # torch's CPU threads while timing; None: the current setting
           )->dict:
-    "Median, min, max and all wall times in ms of `fn()` over `n_runs` runs after `warmup` (GPU-synchronised)."
+    "Median, min, max and all wall times in ms of `fn()` over `n_runs` runs after `warmup` (torch's benchmark `Timer`)."
+    # imported here, not with the module: torch.utils.benchmark loads cpp_extension, which logs a warning at import
+    # on a machine with a CUDA toolkit but no CUDA runtime, and `report.published` imports this module
+    from torch.utils.benchmark import Timer, set_torch_threads
     dev = torch.device(device or "cpu")
-    ts = []
-    for i in range(warmup + n_runs):
-        _sync(dev)
-        t0 = time.perf_counter()
-        fn()
-        _sync(dev)
-        if i >= warmup: ts.append((time.perf_counter() - t0) * 1e3)
+    threads = num_threads or torch.get_num_threads()
+    timer = Timer("fn()", globals=dict(fn=fn), num_threads=threads)
+    # `Timer.timeit(1)` would add two warm-up calls to every timed one: `_timeit(1)` is the same clock without them,
+    # so exactly `warmup` + `n_runs` calls run. The clock synchronises the current CUDA device: make it `dev`.
+    with set_torch_threads(threads), torch.cuda.device(dev) if dev.type == "cuda" else nullcontext():
+        for _ in range(warmup): fn()
+        ts = [timer._timeit(1) * 1e3 for _ in range(n_runs)]
     return dict(median=statistics.median(ts), min=min(ts), max=max(ts), runs=ts)
 
 def latency_ms(model:nn.Module, # the model (run in eval mode, no grad)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy, time
 from contextlib import nullcontext
 from functools import partial
-import numpy as np, pandas as pd
+import pandas as pd
 import torch, torch.nn as nn
 from ..core import get_device
 from ..train.recipes import Recipe, get_recipe
@@ -142,13 +142,9 @@ def train_throughput(recipe:Recipe|str, # a recipe or its name
         learn.opt.zero_grad()
         loss.backward()
         learn.opt.step()
-    ts = []
-    for i, (x, y) in enumerate(batches):
-        if dev.type == "cuda": torch.cuda.synchronize(dev)
-        t0 = time.perf_counter()
-        step(x, y)
-        if dev.type == "cuda": torch.cuda.synchronize(dev)
-        if i >= warmup: ts.append(time.perf_counter() - t0)
+    todo = iter(batches)
+    def next_step(): step(*next(todo))  # each warm-up and timed step on a batch of its own
+    ms = timeit(next_step, steps, warmup, dev)["median"]
     x, y = batches[0]
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats(dev)
@@ -159,7 +155,7 @@ def train_throughput(recipe:Recipe|str, # a recipe or its name
         with PeakMemory() as pm: step(x, y)
         peak = pm.peak / 2**20
     out = dict(recipe=recipe.name, model=recipe.model, size=recipe.size, bs=recipe.bs, device=str(dev),
-               threads=torch.get_num_threads(), step_img_per_s=recipe.bs / float(np.median(ts)), peak_memory_mb=peak)
+               threads=torch.get_num_threads(), step_img_per_s=recipe.bs / (ms / 1e3), peak_memory_mb=peak)
     if end_to_end:
         t0 = time.perf_counter()
         with learn.no_bar(), learn.no_logging(): learn.fit(1)

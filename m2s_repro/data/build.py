@@ -4,9 +4,10 @@
 
 # %% ../../nbs/data/07e_build.ipynb #26e7a31b
 from __future__ import annotations
-import errno, hashlib, os, sys
+import errno, hashlib, os
 from pathlib import Path
 from types import SimpleNamespace
+from ..core import log
 from .datasets import scan, find_datasets
 from .check import select, tampered_records
 from .splits import make_folds, save_folds, load_folds, fold_split, fingerprint
@@ -63,7 +64,7 @@ def build_data(recipe, # a recipe (`train.recipes.Recipe`, or any object with it
         ff.parent.mkdir(parents=True, exist_ok=True)
     if not ff.exists():
         save_folds(make_folds(recs, k, seed, s.root), ff)
-        print(f"wrote folds to {ff}", file=sys.stderr)
+        log.info(f"wrote folds to {ff}")
     folds = load_folds(ff, recs, s.root)
     tr, va = fold_split(recs, folds, fold, s.root)
     return (ForgeryDataset(tr, recipe.protocol, recipe.size, augment=per_item),

@@ -4,10 +4,10 @@
 
 # %% ../../nbs/evaluation/32_evaluate.ipynb #70c31e9c
 from __future__ import annotations
-import sys, time
+import time
 import pandas as pd, torch
 from torch.utils.data import DataLoader
-from ..core import get_device
+from ..core import get_device, log
 from ..numerics.metrics import image_metrics, prediction_of, m2s_dataset_score, fold_summary, benco_mean
 from ..data.loaders import ForgeryDataset, SynthDataset
 from ..data.perturb import ROBUSTNESS
@@ -34,7 +34,7 @@ def evaluate(model:torch.nn.Module, # returns logits, or a dict with `prediction
              device=None, # default: `get_device()`
              amp:bool=False, # autocast on CUDA
              num_workers:int=0, # DataLoader workers
-             progress:bool=False, # print images/s to stderr every 10 batches
+             progress:bool=False, # log images/s (stderr) every 10 batches
             )->pd.DataFrame:
     "Per-image metrics of both protocols (and M2SFormer's difficulty) for a model on a data set."
     device = get_device(device)
@@ -65,7 +65,7 @@ def evaluate(model:torch.nn.Module, # returns logits, or a dict with `prediction
             rows.append(d)
         i0 += len(x)
         if progress and (b + 1) % 10 == 0:
-            print(f"  {i0}/{len(ds)} images, {i0 / (time.perf_counter() - t0):.1f}/s", file=sys.stderr, flush=True)
+            log.info(f"  {i0}/{len(ds)} images, {i0 / (time.perf_counter() - t0):.1f}/s")
     return pd.DataFrame(rows)
 
 def summarize(per_image:pd.DataFrame, # `evaluate`'s rows for one data set
@@ -135,14 +135,14 @@ def seen_unseen(checkpoints:list, # best.pth of each fold's run
     scores, rows, sets = [], [], None
     for ck in checkpoints:
         model, meta = model_from_checkpoint(ck, device=device)
-        rec = meta["recipe"]
-        proto = protocol or rec["protocol"]
+        recipe = meta["recipe"]
+        proto = protocol or recipe["protocol"]
         if sets is None:
-            sets, missing = scheme_sets(scheme, data_root, proto, rec["size"], synth_size=rec["synth_size"],
+            sets, missing = scheme_sets(scheme, data_root, proto, recipe["size"], synth_size=recipe["synth_size"],
                                         on_bad=on_bad, **set_kw)
-            if missing: print(f"not found under {data_root}: {', '.join(missing)} (skipped)", file=sys.stderr)
+            if missing: log.warning(f"not found under {data_root}: {', '.join(missing)} (skipped)")
         for name, ds in {"seen": data_of(meta, on_bad)[1], **sets}.items():
-            if progress: print(f"fold {meta['fold']}: {name} ({len(ds)} images)", file=sys.stderr, flush=True)
+            if progress: log.info(f"fold {meta['fold']}: {name} ({len(ds)} images)")
             pi = evaluate(model, ds, bs, device).assign(fold=meta["fold"], dataset=name)
             rows.append(pi)
             scores.append(dict(fold=meta["fold"], dataset=name, **summarize(pi, proto)))
@@ -163,6 +163,6 @@ def robustness(model:torch.nn.Module, # the model to evaluate
     rows = [dict(kind=k, value=0, **base) for k in kinds]
     for k, vals in kinds.items():
         for v in vals:
-            if progress: print(f"  {k} {v}", file=sys.stderr, flush=True)
+            if progress: log.info(f"  {k} {v}")
             rows.append(dict(kind=k, value=v, **summarize(evaluate(model, make_ds((k, v)), bs, device), protocol)))
     return pd.DataFrame(rows)

@@ -4,11 +4,10 @@
 
 # %% ../../nbs/evaluation/33_predict.ipynb #b16271c2
 from __future__ import annotations
-import sys
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image
-from ..core import get_device, repo_root, JobFailed
+from ..core import get_device, repo_root, JobFailed, log
 from ..numerics.metrics import prediction_of
 from ..data.readers import read_image
 from ..data.loaders import normalize
@@ -85,8 +84,8 @@ def predict_files(paths:list, # image files
     if checkpoint is None:
         checkpoint = bundled_checkpoint()
         if not quiet:
-            print(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the synthetic "
-                  "benchmark (mini profile), NOT on CASIAv2", file=sys.stderr)
+            log.warning(f"using the bundled checkpoint {BUNDLED_CHECKPOINT}: a CPU-sized M2SFormer trained on the "
+                        "synthetic benchmark (mini profile), NOT on CASIAv2")
     from m2s_repro.models.checkpoint import model_from_checkpoint  # here: the errors above need no model code
     model, meta = model_from_checkpoint(checkpoint, device=device, text_table=text_table)
     out_dir.mkdir(parents=True, exist_ok=True)  # an unwritable folder fails here, before any image is predicted
@@ -111,6 +110,6 @@ def predict_files(paths:list, # image files
             if "hard" in res: dga = f"  DGA: {'hard' if res['hard'] else 'easy'} (difficulty {res['difficulty']:.3f})"
             print(f"{p}: {row['tampered_fraction']:.1%} predicted tampered, max p {row['max_prob']:.2f}{dga}")
     if skipped and not quiet:
-        print(f"skipped {len(skipped)} of {len(paths)} images:\n  " + "\n  ".join(skipped), file=sys.stderr)
+        log.warning(f"skipped {len(skipped)} of {len(paths)} images:\n  " + "\n  ".join(skipped))
     if not rows: raise JobFailed(f"none of the {len(paths)} images could be read")
     return rows

@@ -4,9 +4,8 @@
 
 # %% ../../nbs/evaluation/34_runs.ipynb #a3ac80ad
 from __future__ import annotations
-import sys
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from ..core import Context
+from ..core import Context, log
 from ..numerics.metrics import image_metrics
 from ..data.build import data_of
 from ..models.checkpoint import load_checkpoint, model_from_checkpoint
@@ -99,13 +98,14 @@ def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their dat
     ctx, rows, sets = Context.of(ctx), [], None
     for ck in checkpoints:
         meta = load_checkpoint(ck)["meta"]
-        rec = meta["recipe"]
+        recipe = meta["recipe"]
         train, held, _ = data_of(meta, ctx.on_bad)
         model = FixedMask(fit_fixed_mask(train)[0])
         if sets is None:
-            sets, _ = scheme_sets(scheme, data_root, rec["protocol"], rec["size"], n_synth, rec["synth_size"], on_bad=ctx.on_bad)
+            sets, _ = scheme_sets(scheme, data_root, recipe["protocol"], recipe["size"], n_synth, recipe["synth_size"],
+                                  on_bad=ctx.on_bad)
         for name, ds in {"seen": held, **sets}.items():
-            summary = summarize(evaluate(model, ds, device=ctx.device), rec["protocol"])
+            summary = summarize(evaluate(model, ds, device=ctx.device), recipe["protocol"])
             rows.append(dict(fold=meta["fold"], dataset=name, **summary))
     return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)
 
@@ -116,17 +116,17 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
                      n:int=100, # synthetic scheme: test images
                      kinds:dict|None=None, # {kind: strengths}; None: Mesorch's Table 2 (`ROBUSTNESS`)
                      ctx:Context|None=None, # the command's settings: device, bad files
-                     progress:bool=True, # print each model's name to stderr
+                     progress:bool=True, # log each model's name (stderr)
                     )->pd.DataFrame:
     "Pixel F1 (IMDL-BenCo) of each checkpoint under every perturbation: rows (model, kind, value, f1, ...)."
     from m2s_repro.data.loaders import SynthDataset, ForgeryDataset
     ctx, out = Context.of(ctx), []
     for label, ck in checkpoints.items():
         model, meta = model_from_checkpoint(ck, device=ctx.device)
-        rec = meta["recipe"]
+        recipe = meta["recipe"]
         if scheme == "synthetic":
-            def make(p): return SynthDataset(n, "unseen-splice", rec["synth_size"], seed=12345, protocol=rec["protocol"],
-                                             out_size=rec["size"], perturbation=p)
+            def make(p): return SynthDataset(n, "unseen-splice", recipe["synth_size"], seed=12345,
+                                             protocol=recipe["protocol"], out_size=recipe["size"], perturbation=p)
         else:
             from m2s_repro.data.datasets import find_datasets
             from m2s_repro.data.check import tampered_records
@@ -134,7 +134,7 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
             if "casiav1" not in found:
                 raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
             recs = tampered_records(found["casiav1"], "casiav1", ctx.on_bad)
-            def make(p): return ForgeryDataset(recs, rec["protocol"], rec["size"], perturbation=p)
-        if progress: print(f"robustness: {label}", file=sys.stderr, flush=True)
+            def make(p): return ForgeryDataset(recs, recipe["protocol"], recipe["size"], perturbation=p)
+        if progress: log.info(f"robustness: {label}")
         out.append(robustness(model, make, "benco", kinds, device=ctx.device).assign(model=label))
     return pd.concat(out, ignore_index=True)

@@ -175,8 +175,9 @@ def disk_rows(runs_dir, # where the training runs go
     free = shutil.disk_usage(p).free
     need, parts = 0, []
     for r, n in n_runs.items():
-        rec = RECIPES[r]
-        params = sum(q.numel() for q in build_model(rec.model, **without_downloads(rec.model_options)).parameters())
+        recipe = RECIPES[r]
+        model = build_model(recipe.model, **without_downloads(recipe.model_options))
+        params = sum(q.numel() for q in model.parameters())
         need += 16 * params * n
         parts.append(f"{n} x {r} ({16 * params / 2**30:.2f} GiB each)")
     st = "ok" if free > 1.2 * need else "FAIL" if free < need else "warn"
@@ -191,17 +192,17 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
     from m2s_repro.bench.speed import train_throughput
     rows = []
     for r in plan_runs(profile, tables).spec.unique():  # each model: Table 5's pairs differ as much as the recipes
-        rec = recipe_for(r)
+        recipe = recipe_for(r)
         free = torch.cuda.mem_get_info(0)[0] / 2**20
         try:
-            res = train_throughput(rec.with_(model_options=without_downloads(rec.model_options), num_workers=0), 1, 1,
-                                   "cuda")
+            res = train_throughput(recipe.with_(model_options=without_downloads(recipe.model_options), num_workers=0),
+                                   1, 1, "cuda")
             peak = res["peak_memory_mb"]
             rows.append(_row(f"GPU memory ({r})", "ok" if peak < .9 * free else "FAIL",
-                             f"a training step at batch {rec.bs} peaks at {peak:,.0f} MiB; {free:,.0f} MiB free; "
+                             f"a training step at batch {recipe.bs} peaks at {peak:,.0f} MiB; {free:,.0f} MiB free; "
                              f"{res['step_img_per_s']:.1f} images/s"))
         except torch.cuda.OutOfMemoryError:
-            rows.append(_row(f"GPU memory ({r})", "FAIL", f"a training step at batch {rec.bs} ran out of memory "
+            rows.append(_row(f"GPU memory ({r})", "FAIL", f"a training step at batch {recipe.bs} ran out of memory "
                                                           f"({free:,.0f} MiB free)"))
         finally: torch.cuda.empty_cache()
     return rows

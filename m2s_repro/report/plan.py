@@ -313,9 +313,9 @@ def plan(profile:str="mini", # one of `PROFILES`
             users.setdefault(r.folder, []).append(t)
     rows = []
     for folder, r in found.items():
-        rec = recipe_for(r.spec, ctx)
-        row = dict(asdict(r), folder=f"{profile}/{folder}", tables=users[folder], epochs=rec.epochs, bs=rec.bs,
-                   size=rec.size)
+        recipe = recipe_for(r.spec, ctx)
+        row = dict(asdict(r), folder=f"{profile}/{folder}", tables=users[folder], epochs=recipe.epochs, bs=recipe.bs,
+                   size=recipe.size)
         if runs is not None: row["state"] = run_state(Path(runs, profile, folder))
         rows.append(row)
     cols = [f.name for f in RunSpec.__dataclass_fields__.values()] + ["tables", "epochs", "bs", "size"]

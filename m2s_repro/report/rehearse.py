@@ -4,112 +4,22 @@
 
 # %% ../../nbs/report/45_rehearse.ipynb #3168efa5
 from __future__ import annotations
-import argparse, json, os, shutil, sys
+import os
 from unittest.mock import patch
 from pathlib import Path
-import pandas as pd, torch
-from ..data.datasets import make_fake_tree, ADAPTERS
-from ..models.registry import build_model, without_downloads
-from ..models.released import to_released, find_text_table, TEXT_TABLE_FILES
-from ..core import Context
+import pandas as pd
+from ..data.datasets import ADAPTERS
+from ..models.registry import without_downloads
+from ..models.released import find_text_table
+from ..core import Context, log
 from ..train.recipes import RECIPES, recipe_for
 from ..train.runs import train_set
 from .plan import TABLES, plan, hub_starts, table_names
+from .standins import (
+    rehearsal_data, rehearsal_weights, rehearsal_mit, rehearsal_noiseprint, rehearsal_hub)
 
 # %% auto #0
-__all__ = ['REHEARSAL_SETS', 'AUTHORS_ROOT', 'PROTOCOL_CAT', 'HUB_REVISION', 'HUB_MODELS', 'ASSUMPTIONS', 'QUICK',
-           'rehearsal_data', 'rehearsal_weights', 'rehearsal_mit', 'rehearsal_noiseprint', 'rehearsal_hub', 'plan_data',
-           'estimate', 'rehearse', 'print_plan']
-
-# %% ../../nbs/report/45_rehearse.ipynb #d34a1d77
-REHEARSAL_SETS = ("casiav2", "dis25k", "casiav1", "columbia", "imd2020", "comofod", "inthewild", "misd", "coverage",
-                  "nist16")  # every data set the paper profile reads, each by its own reader
-AUTHORS_ROOT = "/mnt/data0/public_datasets/IML"  # the kind of absolute path IMDL-BenCo's released list holds
-PROTOCOL_CAT = {  # the released list's seven sub-sets: (IMDL-BenCo class, where the rehearsal puts it)
-    "CASIA2.0": ("ManiDataset", "IML/CASIA2.0"), "IMD_20_1024": ("ManiDataset", "IML/IMD_20_1024"),
-    "FantasticReality": ("JsonDataset", "FantasticReality_v1/FantasticReality.json"),
-    **{f"{k}_COCO": ("JsonDataset", f"tampCOCO/{k}_COCO_list.json") for k in ("sp", "cm", "bcm", "bcmc")}}
-
-def rehearsal_data(root, # the folder to write into: one sub-folder per data set
-                   extra:int=12, # more clean forgeries in the fold-split training sets (CASIAv2, DIS25k)
-                  )->Path:
-    "Fake trees of every data set the paper profile reads, in their release layouts, and Protocol-CAT's list."
-    root = Path(root)
-    for n in REHEARSAL_SETS:  # MISD's tree is a folder of its own name
-        make_fake_tree(n, root if n == "misd" else root / n, extra if n in ("casiav2", "dis25k") else 0)
-    items = []
-    for cls, rel in PROTOCOL_CAT.values():
-        p = root / rel
-        if cls == "ManiDataset":
-            make_fake_tree("benco-folder", p)
-            items.append([cls, f"{AUTHORS_ROOT}/{p.name}"])
-            continue
-        if not (p.parent / "list.json").exists(): make_fake_tree("benco-json", p.parent)
-        shutil.copy(p.parent / "list.json", p)  # tampCOCO's four lists share one folder of images
-        items.append([cls, f"{AUTHORS_ROOT}/{p.parent.name}/{p.name}"])
-    for f in root.glob("*/list.json"): f.unlink()
-    (root / "balanced_dataset.json").write_text(json.dumps(items, indent=1))
-    return root
-
-# %% ../../nbs/report/45_rehearse.ipynb #02c69acc
-def rehearsal_weights(dest, # folder for the files (created)
-                      folds:tuple=(1,), # M2SFormer fold files to write
-                     )->Path:
-    "Released-format files of seeded full-size Mesorch, Mesorch-P and M2SFormer, and M2SFormer's easy/hard table."
-    dest = Path(dest)
-    dest.mkdir(parents=True, exist_ok=True)
-    torch.manual_seed(0)
-    for name, file in (("mesorch", "mesorch-98.pth"), ("mesorch-p", "mesorch_p-118.pth")):
-        sd, _ = to_released(build_model(name).state_dict(), name)
-        torch.save({"model": sd, "epoch": 0, "args": argparse.Namespace(rehearsal=True)}, dest / file)
-    sd, table = to_released(build_model("m2sformer").state_dict(), "m2sformer")
-    for f in folds: torch.save({"model_state_dict": sd}, dest / f"model_weight_EPOCH100_fold{f}.pth.tar")
-    torch.save(table, dest / TEXT_TABLE_FILES[1])
-    return dest
-
-def rehearsal_mit(path, # where to write the file
-                  size:str="b3", # MiT size
-                 )->Path:
-    "A seeded stand-in for SegFormer's ImageNet `mit_bN.pth`, in the official key names (`reproduce --mit-weights`)."
-    from m2s_repro.models.mesorch import mit_encoder
-    from m2s_repro.models.encoder import official_pvt_names
-    torch.manual_seed(0)
-    body = mit_encoder(size, in_chans=3).body
-    torch.save({"state_dict": official_pvt_names(body.state_dict())}, path)
-    return Path(path)
-
-HUB_REVISION = "0" * 40  # the commit the stand-in cache says it holds
-HUB_MODELS = ("pvt_v2_b2", "convnext_tiny",  # M2SFormer's and Mesorch's; Table 5's other backbones:
-              "resnet50", "pvt_v2_b3", "swin_small_patch4_window7_224", "vit_base_patch16_224.mae")
-
-def rehearsal_noiseprint(path, # where to write the file
-                        )->Path:
-    "A seeded stand-in for TruFor's `noiseprint++.th` (its DnCNN's tensors), given to `reproduce --noiseprint-weights`."
-    from m2s_repro.models.mesorch_variants import dncnn
-    torch.manual_seed(0)
-    torch.save(dncnn().state_dict(), path)
-    return Path(path)
-
-def rehearsal_hub(dest, # a folder to use as HF_HUB_CACHE
-                  names:tuple=HUB_MODELS, # timm models whose ImageNet weights to stand in for
-                 )->Path:
-    "A Hugging Face cache with seeded weights under the file names timm's pretrained loader asks the hub for."
-    import timm
-    from safetensors.torch import save_file
-    from timm.models import get_pretrained_cfg
-    dest = Path(dest)
-    for n in names:
-        repo = get_pretrained_cfg(n).hf_hub_id
-        d = dest / ("models--" + repo.replace("/", "--"))
-        if (d / "snapshots" / HUB_REVISION / "model.safetensors").is_file(): continue  # written by an earlier call
-        torch.manual_seed(0)
-        m = timm.create_model(n, pretrained=False)
-        (d / "refs").mkdir(parents=True, exist_ok=True)
-        (d / "refs" / "main").write_text(HUB_REVISION)
-        snap = d / "snapshots" / HUB_REVISION
-        snap.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in m.state_dict().items()}, snap / "model.safetensors")
-    return dest
+__all__ = ['ASSUMPTIONS', 'QUICK', 'plan_data', 'estimate', 'rehearse', 'print_plan']
 
 # %% ../../nbs/report/45_rehearse.ipynb #9d7ecb75
 def plan_data(tables:list, # keys of `TABLES`
@@ -135,7 +45,7 @@ def plan_data(tables:list, # keys of `TABLES`
     if progress:
         for t in table_names(profile, tables):
             n = int((out.table == t).sum()) if len(out) else 0
-            print(f"plan: {t}: {n} runs" + (f"; FAILED {failed[t][:300]}" if t in failed else ""), file=sys.stderr)
+            log.info(f"plan: {t}: {n} runs" + (f"; FAILED {failed[t][:300]}" if t in failed else ""))
     return out, failed
 
 # %% ../../nbs/report/45_rehearse.ipynb #5eab5e65
@@ -163,8 +73,8 @@ def estimate(runs:pd.DataFrame, # `plan`'s rows
         res = train_throughput(r.with_(model_options=without_downloads(r.model_options), num_workers=0), steps, 1,
                                device)
         speed[name] = res
-        if progress: print(f"timed {name}: {res['step_img_per_s']:.2f} images/s at batch {r.bs} on {res['device']}",
-                           file=sys.stderr, flush=True)
+        if progress:
+            log.info(f"timed {name}: {res['step_img_per_s']:.2f} images/s at batch {r.bs} on {res['device']}")
     rows = []
     for (t, spec), g in runs.groupby(["table", "spec"], sort=False):
         paper = TABLES[t].profiles["paper"] or {}
@@ -236,15 +146,13 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
 
 def print_plan(est:pd.DataFrame, # `estimate`'s table
                failed:dict, # {table: error} of tables whose plan failed
-               file=None, # where to print; default stderr
               )->None:
-    "The plan and the estimate, with the assumptions behind the hours."
-    file = file or sys.stderr
+    "Log the plan and the estimate, with the assumptions behind the hours (stderr)."
     if len(est):
         cols = ["table", "variant", "runs", "epochs", "images_per_epoch", "runs_paper", "epochs_paper",
                 "images_per_epoch_paper", "bs", "images_per_s", "hours_paper"]
-        print("PLAN (this run, and the real paper profile):\n" + est[cols].round(2).to_string(index=False), file=file)
+        log.info("PLAN (this run, and the real paper profile):\n" + est[cols].round(2).to_string(index=False))
         dev = ", ".join(est.device.unique())
-        print(f"\nestimated hours for the real paper profile on {dev}: {est.hours_paper.sum():,.1f}"
-              f" (this rehearsal's training: {est.hours.sum() * 60:.1f} min)\n{ASSUMPTIONS}\n", file=file, flush=True)
-    for t, e in failed.items(): print(f"PLAN FAILED for {t}: {e}", file=file, flush=True)
+        log.info(f"\nestimated hours for the real paper profile on {dev}: {est.hours_paper.sum():,.1f}"
+                 f" (this rehearsal's training: {est.hours.sum() * 60:.1f} min)\n{ASSUMPTIONS}\n")
+    for t, e in failed.items(): log.warning(f"PLAN FAILED for {t}: {e}")

@@ -4,11 +4,11 @@
 
 # %% ../../nbs/train/22_runs.ipynb #bdf83d97
 from __future__ import annotations
-import json, sys, time
+import json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import pandas as pd
-from ..core import Context, release_memory
+from ..core import Context, release_memory, log
 from .recipes import Recipe, recipe_for
 from .learner import train_run, run_dir_for
 
@@ -73,7 +73,7 @@ def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
                runs, # the profile's runs folder: each run's `folder` is under it
                data_root=None, # folder of the real data sets
                ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
-               progress:bool=True, # print one line per run to stderr
+               progress:bool=True, # log one line per run (stderr)
               )->tuple[pd.DataFrame, dict]:
     "Train, resume or reuse every run of the plan: (one row per run, {spec: [best.pth per fold]})."
     ctx = Context.of(ctx)
@@ -88,14 +88,13 @@ def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
                              "remove it or use another runs folder")
         t0 = time.perf_counter()
         if info.get("status") != "complete":
-            if progress: print(f"[{k + 1}/{len(plan)}] training {s} fold {f} ...", file=sys.stderr, flush=True)
+            if progress: log.info(f"[{k + 1}/{len(plan)}] training {s} fold {f} ...")
             info = train_run(r, rd.parent.parent, f, *data[run.scheme], None, resume=(rd / "last.pth").exists(),
                              device=ctx.device, seed=run.seed, on_bad=ctx.on_bad, quiet=True)
             if progress:
-                print(f"[{k + 1}/{len(plan)}] {s} fold {f}: {info['epochs_done']} epochs in "
-                      f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}",
-                      file=sys.stderr, flush=True)
-        elif progress: print(f"[{k + 1}/{len(plan)}] {s} fold {f}: complete run reused", file=sys.stderr, flush=True)
+                log.info(f"[{k + 1}/{len(plan)}] {s} fold {f}: {info['epochs_done']} epochs in "
+                         f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}")
+        elif progress: log.info(f"[{k + 1}/{len(plan)}] {s} fold {f}: complete run reused")
         release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
         rows.append(dict(variant=s, model=r.model, fold=f, epochs=info["epochs_done"],
                          seconds=round(info["seconds"], 1), best=info["best_score"]))
