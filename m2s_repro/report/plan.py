@@ -157,6 +157,7 @@ class TableSpec:
     na:str = ""                         # why a profile it lacks does not apply
     trains:bool = True                  # whether it trains runs
     rehearse:dict = field(default_factory=dict)  # parameters a rehearsal changes on top of the paper profile's
+    retrain_under:str|None = None       # a parameter {setting: environment}: the first run trained again under each
 
     def has(self, profile:str)->bool:
         "Whether the table is part of `profile`."
@@ -187,10 +188,10 @@ class TableSpec:
         folds = p["FOLDS"] if "FOLDS" in p else [p["FOLD"]] if "FOLD" in p else []
         runs = runs_of(list(table_rows(self.notebook, p, ctx).values()), folds, p.get("SCHEME", "synthetic"),
                        p.get("SEED", 0), ctx)
-        if Path(self.notebook).stem == "99_rerun":  # the same run retrained under each setting, in a folder of its own
+        if self.retrain_under:  # the same run retrained under each setting, in a folder of its own
             runs += [RunSpec(r.spec, r.recipe, r.model, r.scheme, r.fold, r.seed, (rerun_dir(k) / r.folder).as_posix(),
                              note=" ".join(f"{a}={b}" for a, b in v.items())) for r in runs[:1]
-                     for k, v in p["SETTINGS"].items()]
+                     for k, v in p[self.retrain_under].items()]
         return runs
 
 # %% ../../nbs/report/43a_plan.ipynb #bf6f2d3b
@@ -207,7 +208,8 @@ TABLES = {t.name: t for t in [
     TableSpec("rerun", "99_rerun.ipynb",
               "How far a rerun moves the numbers: the main M2SFormer run with 1 thread and with AVX2 kernels",
               dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", FOLD=1, N_SYNTH=60), paper=None),
-              na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)"),
+              na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)",
+              retrain_under="SETTINGS"),
     TableSpec("main", "90_main.ipynb", "Seen and unseen domains (M2SFormer's main table), with the plain baseline",
               dict(smoke={},
                    mini=dict(VARIANTS=["m2sformer-mini", "baseline-mini"], FOLDS=[1, 2], N_SYNTH=60,
