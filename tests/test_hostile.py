@@ -241,3 +241,23 @@ def test_decompression_bomb_is_an_unusable_file(tmp_path, smoke_ck):
         r = run_cli("datasets", "check", "--data-root", str(tree), *extra)
         assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr[-2000:]
         assert "too large to decode safely" in r.stdout, r.stdout[-2000:]
+
+
+def test_predict_never_changes_a_file_it_did_not_write(tmp_path, smoke_ck):
+    "IMD2020 names its masks X_mask.png: predict into the data set's folder is refused before anything is written."
+    from PIL import Image
+    import numpy as np
+    d = tmp_path / "imd2020"
+    d.mkdir()
+    Image.fromarray(np.zeros((40, 50, 3), np.uint8)).save(d / "c8_0.jpg")
+    Image.fromarray(np.zeros((40, 50), np.uint8)).save(d / "c8_0_mask.png")
+    before = snapshot(d)
+    one_line_error(run_cli("predict", str(d / "c8_0.jpg"), "--checkpoint", str(smoke_ck), "--out", str(d)), 2,
+                   "holds files this command did not write", "c8_0.jpg")
+    assert snapshot(d) == before
+    out = tmp_path / "pred"
+    for name in ("c8_0.jpg", "c8_0.jpg"):  # again into its own folder: allowed
+        r = run_cli("predict", str(d / name), "--checkpoint", str(smoke_ck), "--out", str(out))
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["c8_0_mask.png", "c8_0_overlay.png", "c8_0_prob.png",
+                                                      "predictions.json"]

@@ -7,13 +7,15 @@ from __future__ import annotations
 from pathlib import Path
 import numpy as np, cv2, torch
 from PIL import Image
-from ..core import get_device, repo_root, JobFailed, log
+import json
+from ..core import get_device, repo_root, JobFailed, log, claim_output, save_json
 from ..numerics.metrics import prediction_of
 from ..data.readers import read_image
 from ..data.loaders import normalize
 
 # %% auto #0
-__all__ = ['BUNDLED_CHECKPOINT', 'predict_image', 'overlay', 'write_prediction', 'bundled_checkpoint', 'predict_files']
+__all__ = ['BUNDLED_CHECKPOINT', 'PREDICTIONS', 'predict_image', 'overlay', 'write_prediction', 'bundled_checkpoint',
+           'predict_files']
 
 # %% ../../nbs/evaluation/33_predict.ipynb #15a58bc4
 @torch.no_grad()
@@ -69,6 +71,15 @@ def bundled_checkpoint()->Path:
                          "(`m2s-repro train --recipe m2sformer-mini --fold 1`) and pass --checkpoint runs/.../best.pth")
     return p
 
+PREDICTIONS = "predictions.json"  # predict's list of the files it wrote into its --out folder
+
+def _written_before(out_dir:Path)->list:
+    "The files an earlier `predict` wrote into `out_dir` (from its list; none if there is no list of ours)."
+    try: rec = json.loads((out_dir / PREDICTIONS).read_text())
+    except (OSError, ValueError): return []
+    if not isinstance(rec, dict) or rec.get("command") != "m2s-repro predict": return []
+    return list(rec.get("files", []))
+
 def predict_files(paths:list, # image files
                   checkpoint, # a best.pth or last.pth; None: the bundled mini checkpoint
                   out_dir, # folder for the PNGs
@@ -81,6 +92,8 @@ def predict_files(paths:list, # image files
     if not paths: raise ValueError("no images given")
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir(): raise ValueError(f"--out {out_dir} is a file; give a folder")
+    written = _written_before(out_dir)
+    claim_output(out_dir, (PREDICTIONS, *written))  # before any work: a folder holding anything else is not ours
     if checkpoint is None:
         checkpoint = bundled_checkpoint()
         if not quiet:
@@ -93,7 +106,7 @@ def predict_files(paths:list, # image files
     rows, skipped = [], []
     stems = [Path(p).stem for p in paths]
     for i, p in enumerate(paths):
-        try: img = read_image(p)
+        try: img = read_image(p, orient=True)  # as a viewer shows it: the overlay is looked at
         except (ValueError, OSError) as e:
             if not skip_bad: raise ValueError(f"{e} (--skip-bad skips unreadable images and lists them)") from None
             skipped.append(f"{p}: {e}")
@@ -105,6 +118,8 @@ def predict_files(paths:list, # image files
                    max_prob=float(res["prob"].max()), **{k: res[k] for k in ("hard", "difficulty") if k in res},
                    **write_prediction(out_dir, name, img, res))
         rows.append(row)
+        written = list(dict.fromkeys([*written, *(Path(row[k]).name for k in ("prob", "mask", "overlay"))]))
+        save_json(out_dir / PREDICTIONS, dict(command="m2s-repro predict", files=written))
         if not quiet:
             dga = ""
             if "hard" in res: dga = f"  DGA: {'hard' if res['hard'] else 'easy'} (difficulty {res['difficulty']:.3f})"
