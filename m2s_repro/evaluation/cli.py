@@ -58,14 +58,10 @@ def evaluate_command(*, checkpoint:list[str], # best.pth of each fold's run
         recs = select(s, "skip" if skip_bad else "raise", tampered_only=not with_authentic)
         rows, scores = [], []
         if robustness:
-            from m2s_repro.evaluation.evaluate import robustness as sweep
-            tabs = []
-            for ck in checkpoint:
-                model, meta = model_from_checkpoint(ck, device=device, text_table=text_table)
-                proto = protocol or meta["recipe"]["protocol"]
-                mk = lambda p: ForgeryDataset(recs, proto, meta["recipe"]["size"], perturbation=p)
-                rob = sweep(model, mk, proto, bs=bs, device=device, progress=True)
-                tabs.append(rob.assign(fold=meta["fold"], dataset=s.dataset))
+            from m2s_repro.evaluation.runs import checkpoint_robustness
+            def make(recipe, p): return ForgeryDataset(recs, protocol or recipe["protocol"], recipe["size"], perturbation=p)
+            tabs = [checkpoint_robustness(ck, make, protocol, bs=bs, device=device, text_table=text_table,
+                                          progress=True).assign(dataset=s.dataset) for ck in checkpoint]
             t = pd.concat(tabs, ignore_index=True)
             out.mkdir(parents=True, exist_ok=True)
             t.to_csv(out / "robustness.csv", index=False)

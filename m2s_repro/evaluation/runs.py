@@ -13,7 +13,7 @@ from .evaluate import seen_unseen, fold_table, scheme_sets, evaluate, summarize,
 
 # %% auto #0
 __all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
-           'fixed_mask_scores', 'robustness_study']
+           'fixed_mask_scores', 'checkpoint_robustness', 'robustness_study']
 
 # %% ../../nbs/evaluation/34_runs.ipynb #ca07998a
 def _metric_cols(scores:pd.DataFrame)->list:
@@ -109,6 +109,23 @@ def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their dat
             rows.append(dict(fold=meta["fold"], dataset=name, **summary))
     return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)
 
+# %% ../../nbs/evaluation/34_runs.ipynb #6a1b57a0
+def checkpoint_robustness(checkpoint, # a best.pth (ours) or one of the authors' released files
+                          make, # `make(recipe, perturbation)`: the data set the checkpoint's recipe reads, perturbed
+                          protocol:str|None=None, # how to score, 'benco' or 'm2s'; None: the checkpoint recipe's
+                          kinds:dict|None=None, # {kind: strengths}; None: Mesorch's Table 2 (`ROBUSTNESS`)
+                          bs:int=8, # batch size
+                          device=None, # where to run; None: `$M2S_DEVICE`, else the best available
+                          text_table=None, # a released M2SFormer file's easy/hard vectors
+                          progress:bool=False, # log each strength
+                         )->pd.DataFrame:
+    "One checkpoint under every perturbation strength: rows (kind, value, scores..., fold)."
+    model, meta = model_from_checkpoint(checkpoint, device=device, text_table=text_table)
+    recipe = meta["recipe"]
+    rob = robustness(model, lambda p: make(recipe, p), protocol or recipe["protocol"], kinds, bs=bs, device=device,
+                     progress=progress)
+    return rob.assign(fold=meta["fold"])
+
 # %% ../../nbs/evaluation/34_runs.ipynb #6a1b57ad
 def robustness_study(checkpoints:dict, # {label: best.pth}
                      scheme:str="synthetic", # 'synthetic' (the unseen-splice domain) or a real scheme (CASIAv1)
@@ -121,20 +138,19 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
     "Pixel F1 (IMDL-BenCo) of each checkpoint under every perturbation: rows (model, kind, value, f1, ...)."
     from m2s_repro.data.loaders import SynthDataset, ForgeryDataset
     ctx, out = Context.of(ctx), []
+    if scheme == "synthetic":
+        def make(recipe, p): return SynthDataset(n, "unseen-splice", recipe["synth_size"], seed=12345,
+                                                 protocol=recipe["protocol"], out_size=recipe["size"], perturbation=p)
+    else:
+        from m2s_repro.data.datasets import find_datasets
+        from m2s_repro.data.check import tampered_records
+        found = find_datasets(data_root)
+        if "casiav1" not in found:
+            raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
+        recs = tampered_records(found["casiav1"], "casiav1", ctx.on_bad)
+        def make(recipe, p): return ForgeryDataset(recs, recipe["protocol"], recipe["size"], perturbation=p)
     for label, ck in checkpoints.items():
-        model, meta = model_from_checkpoint(ck, device=ctx.device)
-        recipe = meta["recipe"]
-        if scheme == "synthetic":
-            def make(p): return SynthDataset(n, "unseen-splice", recipe["synth_size"], seed=12345,
-                                             protocol=recipe["protocol"], out_size=recipe["size"], perturbation=p)
-        else:
-            from m2s_repro.data.datasets import find_datasets
-            from m2s_repro.data.check import tampered_records
-            found = find_datasets(data_root)
-            if "casiav1" not in found:
-                raise ValueError(f"the robustness table is measured on CASIAv1, not found under {data_root}")
-            recs = tampered_records(found["casiav1"], "casiav1", ctx.on_bad)
-            def make(p): return ForgeryDataset(recs, recipe["protocol"], recipe["size"], perturbation=p)
         if progress: log.info(f"robustness: {label}")
-        out.append(robustness(model, make, "benco", kinds, device=ctx.device).assign(model=label))
+        rob = checkpoint_robustness(ck, make, "benco", kinds, device=ctx.device)
+        out.append(rob.drop(columns="fold").assign(model=label))
     return pd.concat(out, ignore_index=True)
