@@ -37,7 +37,7 @@ def build_data(recipe, # a recipe (`train.recipes.Recipe`, or any object with it
         return tr, va, dict(kind="synthetic", domain=recipe.train_domain, fold=fold, train=len(tr), valid=len(va),
                             train_seed=tr.seed, valid_seed=va.seed, size=recipe.synth_size)
     if data_root is None:
-        raise ValueError(f"recipe {recipe.name!r} trains on a real data set: give data_root (and dataset)")
+        raise ValueError(f"recipe {recipe.name!r} trains on a real data set: give --data-root (and --dataset if it is not recognised)")
     if recipe.data == "protocol-cat":  # IMDL-BenCo's balanced sets under data_root; no folds
         lst = Path(data_root) / recipe.balanced_json
         if not lst.is_file():

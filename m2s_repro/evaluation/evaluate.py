@@ -114,7 +114,7 @@ def scheme_sets(scheme:str="synthetic", # a training scheme: a key of `SCHEMES`,
         return {n: SynthDataset(n_synth, n, synth_size, seed=seed, protocol=protocol, out_size=size) for n in names}, []
     from m2s_repro.data.datasets import find_datasets
     from m2s_repro.data.check import tampered_records
-    if data_root is None: raise ValueError(f"scheme {scheme!r} is evaluated on real data sets: give data_root")
+    if data_root is None: raise ValueError(f"scheme {scheme!r} is evaluated on real data sets: give --data-root, the folder holding them")
     found = find_datasets(data_root)
     sets = {n: ForgeryDataset(tampered_records(found[n], n, on_bad), protocol, size) for n in names if n in found}
     return sets, [n for n in names if n not in found]
