@@ -14,7 +14,7 @@ from fastcore.docments import docments
 
 
 # %% auto #0
-__all__ = ['PROVENANCE_PACKAGES', 'log', 'LOCK_FILE', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
+__all__ = ['PROVENANCE_PACKAGES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
            'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json',
            'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
            'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'hold_folder', 'Opt', 'add_command',
@@ -155,6 +155,8 @@ def save_json(path, # destination file
     return atomic_write(path, json.dumps(obj, indent=indent, default=conv) + "\n")
 
 # %% ../nbs/00_core.ipynb #e208f3b5
+LOCK_FILE = ".lock"  # inside a folder one process owns at a time (`hold_folder`): no command's output, ignored
+
 def claim_output(out, # the output folder a command is about to write
                  own:tuple, # the names (files or folders) this command writes directly inside `out`
                  option:str="--out", # the option that named it, for messages
@@ -164,7 +166,7 @@ def claim_output(out, # the output folder a command is about to write
     if out.exists() and not out.is_dir():
         raise ValueError(f"{option} {out} is a file; give a folder")
     found = sorted(p.name for p in out.iterdir()) if out.is_dir() else []
-    foreign = [n for n in found if n not in own]
+    foreign = [n for n in found if n not in own and n != LOCK_FILE]  # the lock of a command that held it is no one's
     if foreign:
         raise ValueError(f"{option} {out} holds files this command did not write ({', '.join(foreign[:4])}"
                          f"{', ...' if len(foreign) > 4 else ''}); choose an empty or new folder")
@@ -293,8 +295,6 @@ def log_to_stderr(level:int=logging.INFO, # the lowest level shown
 log_to_stderr()
 
 # %% ../nbs/00_core.ipynb #a1c0e021
-LOCK_FILE = ".lock"  # inside a folder one process owns at a time
-
 class FolderBusy(JobFailed):
     "Another process holds the folder (exit code 1: wait for it, or choose another folder)."
 
