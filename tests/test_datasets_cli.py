@@ -2,7 +2,8 @@
 import json
 import pytest
 from m2s_repro.cli import main
-from m2s_repro.data.datasets import ADAPTERS, make_fake_tree
+from m2s_repro.data.datasets import ADAPTERS
+from m2s_repro.data.fake import make_fake_tree
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))

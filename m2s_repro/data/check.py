@@ -4,12 +4,13 @@
 
 # %% ../../nbs/data/07b_check.ipynb #e36b6ab5
 from __future__ import annotations
-import json, sys, time
+import json, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np, pandas as pd
 from PIL import Image
+from ..core import log
 from .readers import DataError, read_image, read_mask, image_size, mask_stats, _pil_array
 from .datasets import Scan, ADAPTERS, scan
 
@@ -46,6 +47,7 @@ def check_record(r, # a `Record` of a scan
         elif (m > 127.5).all(): add("full-mask", "every pixel marked tampered", r.mask)
     return out
 
+# %% ../../nbs/data/07b_check.ipynb #4a839604
 @dataclass
 class Report:
     "The outcome of checking one data set."
@@ -91,6 +93,7 @@ class Report:
         if len(self.problems) > limit: lines.append(f"... and {len(self.problems) - limit} more (--json lists all)")
         return "\n".join(lines)
 
+# %% ../../nbs/data/07b_check.ipynb #f7310d05
 def check(s:Scan, # what an adapter found
           decode:bool=True, # decode every file (finds truncated files); False reads the headers only
           workers:int=2, # threads reading files in parallel
@@ -113,7 +116,7 @@ def check(s:Scan, # what an adapter found
     with ThreadPoolExecutor(max(workers, 1)) as ex:
         for i, ps in enumerate(ex.map(lambda r: check_record(r, decode), s.records)):
             probs += ps
-            if progress and (i + 1) % 500 == 0: print(f"  checked {i + 1}/{len(s)}", file=sys.stderr, flush=True)
+            if progress and (i + 1) % 500 == 0: log.info(f"  checked {i + 1}/{len(s)}")
     return Report(s, probs, time.perf_counter() - t0)
 
 # %% ../../nbs/data/07b_check.ipynb #8f645795
@@ -125,6 +128,7 @@ def usable(records:list, # `Record`s of a scan
     drop = {p["file"] for p in bad}
     return [r for r in records if r.image not in drop and r.mask not in drop and (r.label or not tampered_only)]
 
+# %% ../../nbs/data/07b_check.ipynb #b79c2447
 def select(s:Scan, # what an adapter found
            on_bad:str="raise", # 'raise' (stop with the list of bad files) or 'skip' them (`Context.on_bad`)
            tampered_only:bool=False, # also leave authentic images out
@@ -144,7 +148,7 @@ def select(s:Scan, # what an adapter found
     recs = usable(s.records, bad, tampered_only)
     if bad:
         n_bad = len(s.missing) + len(s.records) - len(usable(s.records, bad))
-        print(f"{s.dataset}: skipped {n_bad} bad images; {len(recs)} records remain", file=sys.stderr)
+        log.info(f"{s.dataset}: skipped {n_bad} bad images; {len(recs)} records remain")
     if not recs:  # say which data set: a table reads several, and an empty one otherwise fails far from here
         what = "tampered images" if tampered_only else "images"
         raise DataError(s.root, f"the {s.dataset} reader found no usable {what} ({len(s.records)} records read, "
@@ -152,6 +156,7 @@ def select(s:Scan, # what an adapter found
                                 f"`m2s-repro datasets list` describes for {s.dataset}?")
     return recs
 
+# %% ../../nbs/data/07b_check.ipynb #20812106
 def tampered_records(root, # the data set's folder
                      dataset:str|None=None, # its layout name; default: recognised
                      on_bad:str="raise", # 'raise' or 'skip' unusable files

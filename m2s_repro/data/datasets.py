@@ -8,8 +8,6 @@ import csv, json, re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
-import numpy as np
-from PIL import Image
 from .readers import DataError, is_image_file
 
 # %% auto #0
@@ -17,7 +15,7 @@ __all__ = ['ADAPTERS', 'IGNORED', 'CASIAV1_NO_MASK', 'MISD_DIRS', 'DIS_MASK_DIRS
            'register_adapter', 'image_files', 'stem_index', 'find_mask', 'first_dir', 'casia_group', 'casia_kind',
            'read_casiav2', 'read_casiav1', 'read_columbia', 'read_coverage', 'read_comofod', 'read_imd2020',
            'read_inthewild', 'read_misd', 'read_dis25k', 'read_nist16', 'read_benco_folder', 'read_benco_json',
-           'read_synthetic', 'resolve_layouts', 'detect', 'find_datasets', 'scan', 'make_fake_tree']
+           'read_synthetic', 'resolve_layouts', 'detect', 'find_datasets', 'scan']
 
 # %% ../../nbs/data/07a_datasets.ipynb #af83872e
 @dataclass(frozen=True)
@@ -31,6 +29,7 @@ class Record:
     kind:str             # splice, copymove, removal, manipulated or authentic
     encoding:str="binary"  # how the mask marks the region (see `07_readers`)
 
+# %% ../../nbs/data/07a_datasets.ipynb #f09eba27
 @dataclass
 class Scan:
     "What an adapter found under a data set root."
@@ -49,6 +48,7 @@ class Scan:
         "The manipulated records only (the pixel-level protocols of both papers)."
         return [r for r in self.records if r.label == 1]
 
+# %% ../../nbs/data/07a_datasets.ipynb #85f26da1
 @dataclass(frozen=True)
 class Adapter:
     "A data set layout: how to recognise it, read it, and what a full download holds."
@@ -59,6 +59,7 @@ class Adapter:
     doc:str                   # the layout, one line
     aliases:tuple = ()        # folder names used by the authors' code and IMDL-BenCo
 
+# %% ../../nbs/data/07a_datasets.ipynb #b82b1086
 ADAPTERS:dict[str, Adapter] = {}
 
 def register_adapter(name:str, # the data set's name on the command line
@@ -84,6 +85,7 @@ def image_files(folder:Path, # the folder to list
     files = (p for p in it if p.is_file() and is_image_file(p))
     return sorted(p for p in files if not p.name.startswith(".") and p.name.lower() not in IGNORED)
 
+# %% ../../nbs/data/07a_datasets.ipynb #41563e02
 def stem_index(files, # file paths
               )->dict:
     "Map file stem -> path; a stem that occurs twice maps to the first in sorted order."
@@ -91,6 +93,7 @@ def stem_index(files, # file paths
     for p in files: out.setdefault(p.stem, p)
     return out
 
+# %% ../../nbs/data/07a_datasets.ipynb #f60a0ddb
 def find_mask(stem:str, # the image's file stem
               index:dict, # mask stem -> path, from `stem_index`
               suffixes=("_gt", "_mask", ""), # what the release appends to the image stem, tried in order
@@ -100,6 +103,7 @@ def find_mask(stem:str, # the image's file stem
         if stem + s in index: return index[stem + s]
     return None
 
+# %% ../../nbs/data/07a_datasets.ipynb #3c6e6180
 def first_dir(root:Path, # the folder to look in
               *names, # candidate folder names, in order of preference
              )->Path|None:
@@ -109,6 +113,7 @@ def first_dir(root:Path, # the folder to look in
     low = {p.name.lower(): p for p in root.iterdir() if p.is_dir()} if root.is_dir() else {}
     return next((low[n.lower()] for n in names if n.lower() in low), None)
 
+# %% ../../nbs/data/07a_datasets.ipynb #07f8c6b3
 def _rec(ds, img, mask, kind, group, enc="binary"):
     return Record(str(img), str(mask) if mask else None, int(kind != "authentic"), str(group), ds, kind, enc)
 
@@ -126,7 +131,9 @@ def _pair(ds, scan, images, masks, kind_of, group_of, suffixes=("_gt", "_mask", 
 
 # %% ../../nbs/data/07a_datasets.ipynb #e2ee3443
 _V2 = re.compile(r"^Tp_([DS])_[A-Z]{3}_[SML]_[NBO]_([a-z]{3}\d{5})_([a-z]{3}\d{5})_\d+", re.I)
+
 _V1 = re.compile(r"^Sp_([DS])_[A-Z]{3}_[A-Z]_([a-z]{3}\d{4})_([a-z]{3}\d{4})_\d+", re.I)
+
 _AU = re.compile(r"^Au_([a-z]{3})_?(\d{4,5})", re.I)
 
 def casia_group(stem:str, # a CASIA v1/v2 file stem
@@ -137,6 +144,7 @@ def casia_group(stem:str, # a CASIA v1/v2 file stem
     a = _AU.match(stem)
     return (a.group(1) + a.group(2)).lower() if a else stem
 
+# %% ../../nbs/data/07a_datasets.ipynb #43048e2c
 def casia_kind(stem:str, # a CASIA v1/v2 file stem
               )->str:
     "splice (D), copymove (S) or authentic (Au) from a CASIA file name."
@@ -145,7 +153,9 @@ def casia_kind(stem:str, # a CASIA v1/v2 file stem
     if m: return "splice" if m.group(1).upper() == "D" else "copymove"
     return "splice" if "_D_" in stem else "copymove" if "_S_" in stem else "manipulated"
 
+# %% ../../nbs/data/07a_datasets.ipynb #ef4a1002
 def _casia_kind_of(p:Path)->str: return casia_kind(p.stem)
+
 def _casia_group_of(p:Path)->str: return casia_group(p.stem)
 
 def _casiav2_matches(root:Path)->bool:
@@ -170,6 +180,7 @@ def read_casiav2(root, # the folder holding Au/ and Tp/
     imgs = image_files(first_dir(root, "Tp")) + (image_files(first_dir(root, "Au")) if authentic else [])
     return _pair("casiav2", scan, imgs, image_files(gt, True), _casia_kind_of, _casia_group_of)
 
+# %% ../../nbs/data/07a_datasets.ipynb #348fcc92
 CASIAV1_NO_MASK = "Sp_D_NRN_A_cha0011_sec0011_0542"
 
 def _casiav1_images(root:Path)->Path|None:
@@ -227,6 +238,7 @@ def read_columbia(root, # the folder holding 4cam_auth/ and 4cam_splc/
     kind = lambda p: "authentic" if p.parent.name == "4cam_auth" else "splice"
     return _pair("columbia", scan, imgs, image_files(em), kind, lambda p: p.stem, ("_edgemask",), "columbia")
 
+# %% ../../nbs/data/07a_datasets.ipynb #7f56b52b
 def _coverage_matches(r:Path)->bool:
     if not ((r / "image").is_dir() and (r / "mask").is_dir()): return False
     return any(re.fullmatch(r"\d+t", p.stem) for p in (r / "image").iterdir())
@@ -251,6 +263,7 @@ def read_coverage(root, # the folder holding image/ and mask/
         else: scan.missing.append(str(p))
     return scan
 
+# %% ../../nbs/data/07a_datasets.ipynb #c56aa1b0
 def _comofod_dir(root:Path)->Path|None:
     for d in (root, *sorted(p for p in root.iterdir() if p.is_dir())) if root.is_dir() else ():
         if any(re.fullmatch(r"\d{3}_F", p.stem) for p in d.iterdir()): return d
@@ -282,6 +295,7 @@ def read_comofod(root, # the folder holding the NNN_F/_B/_O images (or its paren
         else: scan.missing.append(str(p))
     return scan
 
+# %% ../../nbs/data/07a_datasets.ipynb #1f21f72b
 def _imd_dirs(root:Path)->list:
     if not root.is_dir(): return []
     return [d for d in sorted(root.iterdir()) if d.is_dir() and any("_orig" in p.stem for p in d.iterdir())]
@@ -304,6 +318,7 @@ def read_imd2020(root, # the folder holding one folder per source photo
         _pair("imd2020", scan, imgs, masks, _imd_kind, lambda p: d.name, ("_mask",))
     return scan
 
+# %% ../../nbs/data/07a_datasets.ipynb #c5d5a866
 def _wild_dir(root:Path)->Path|None:
     for d in (root / "label_in_wild", root):
         if (d / "images").is_dir() and (d / "masks").is_dir(): return d
@@ -350,6 +365,7 @@ def read_misd(root, # the MISD (or MSID) folder
     kind = lambda p: "authentic" if au is not None and au in p.parents else "splice"
     return _pair("misd", scan, imgs, masks, kind, lambda p: p.stem)
 
+# %% ../../nbs/data/07a_datasets.ipynb #6997f132
 DIS_MASK_DIRS = ("masks", "mask", "gt", "GT", "groundtruth", "labels")
 
 @register_adapter("dis25k", lambda r: (r / "images").is_dir() and any(r.glob("metaData*.csv")), {"tampered": 24964},
@@ -373,6 +389,7 @@ def read_dis25k(root, # the folder holding images/ and the metadata CSVs
         scan.notes.append(f"split {split}: {len(imgs)} of {len(keep)} listed images found")
     return _pair("dis25k", scan, imgs, image_files(md, True), lambda p: "splice", lambda p: p.stem)
 
+# %% ../../nbs/data/07a_datasets.ipynb #66a0fcd0
 def _nist_csv(root:Path)->Path|None:
     for d in (root, root / "NC2016_Test0613"):
         f = d / "reference" / "manipulation" / "NC2016-manipulation-ref.csv"
@@ -432,6 +449,7 @@ def read_benco_folder(root, # the folder holding Tp/ and Gt/
                           f"({len(imgs)} images, {len(masks)} masks); paired by name here")
     return scan
 
+# %% ../../nbs/data/07a_datasets.ipynb #1fffde8e
 def _benco_json_matches(r:Path)->bool: return r.is_file() and r.suffix == ".json" and not r.name == "manifest.json"
 
 @register_adapter("benco-json", _benco_json_matches, {},
@@ -452,6 +470,7 @@ def read_benco_json(root, # the JSON file
         scan.records.append(_rec("benco-json", res(img), None if neg else res(msk), kind, Path(img).stem))
     return scan
 
+# %% ../../nbs/data/07a_datasets.ipynb #93c332e9
 def _synthetic_matches(r:Path)->bool: return r.is_dir() and (r / "manifest.json").exists() and (r / "Tp").is_dir()
 
 @register_adapter("synthetic", _synthetic_matches, {},
@@ -471,8 +490,6 @@ def read_synthetic(root, # the folder `m2s-repro synth` wrote
     return scan
 
 # %% ../../nbs/data/07a_datasets.ipynb #f2178242
-def _matching(root:Path)->list[str]: return [n for n, a in ADAPTERS.items() if a.matches(root)]
-
 def resolve_layouts(names:list, # every adapter whose layout a folder holds
                    )->tuple[list, str|None]:
     "(the adapters left, a note saying what was decided): a named data set's files in IMDL-BenCo's folder layout."
@@ -485,6 +502,9 @@ def resolve_layouts(names:list, # every adapter whose layout a folder holds
                         "'benco-folder' to read it as a plain IMDL-BenCo folder")
     return names, None
 
+# %% ../../nbs/data/07a_datasets.ipynb #4ce489a4
+def _matching(root:Path)->list[str]: return [n for n, a in ADAPTERS.items() if a.matches(root)]
+
 def detect(root, # a data set's folder (or an IMDL-BenCo JSON list)
           )->list[str]:
     "Names of the adapters whose layout `root` holds (a data set in IMDL-BenCo's folder layout counts once)."
@@ -492,6 +512,7 @@ def detect(root, # a data set's folder (or an IMDL-BenCo JSON list)
     if not root.exists(): raise DataError(root, "path does not exist")
     return resolve_layouts(_matching(root))[0]
 
+# %% ../../nbs/data/07a_datasets.ipynb #777cdb05
 def find_datasets(data_root, # a folder whose sub-folders are data sets
                  )->dict:
     "Known data sets directly below `data_root` (the authors' `<data_path>/<Name>/` convention): name -> path."
@@ -503,6 +524,7 @@ def find_datasets(data_root, # a folder whose sub-folders are data sets
         if len(names) == 1: out.setdefault(names[0], d)
     return out
 
+# %% ../../nbs/data/07a_datasets.ipynb #54dada33
 def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
          dataset:str|None=None, # an adapter name or alias; None: recognise the layout
          **options, # passed to the adapter's reader, e.g. `authentic=False`
@@ -529,157 +551,3 @@ def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
     if not s.records and not s.missing:
         raise DataError(root, f"no images found for {key} (expected: {ADAPTERS[key].doc})")
     return s
-
-# %% ../../nbs/data/07a_datasets.ipynb #9d2a0a05
-def _img(path:Path, h:int=16, w:int=24, seed:int=0):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    a = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
-    Image.fromarray(a).save(path)
-
-def _mask(path:Path, h:int=16, w:int=24, mode:str="L", invert:bool=False):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    m = np.zeros((h, w), np.uint8)
-    m[h // 4:h // 2, w // 4:w // 2] = 255
-    if invert: m = 255 - m
-    if mode == "RGB": Image.fromarray(np.dstack([m] * 3)).save(path)
-    elif mode == "columbia":
-        c = np.zeros((h, w, 3), np.uint8)
-        c[:] = (200, 0, 0)
-        c[m == 255] = (0, 255, 0)
-        Image.fromarray(c).save(path, quality=95)
-    elif mode == "colour":
-        c = np.zeros((h, w, 3), np.uint8)
-        c[m == 255] = (255, 0, 0)
-        Image.fromarray(c).save(path)
-    else: Image.fromarray(m).save(path)
-
-_NIST_HEADER = ("ProbeFileName|ProbeMaskFileName|BaseFileName|IsTarget|IsManipulationTypeRemoval|"
-                "IsManipulationTypeSplice|IsManipulationTypeCopyClone")
-
-def make_fake_tree(name:str, # an adapter name (a key of `ADAPTERS`)
-                   root, # the folder to write the tree into
-                   extra:int=0, # casiav2, casiav1, dis25k: this many more clean forgeries, each from new photos
-                  )->dict:
-    "Write a tiny fake copy of data set `name`'s release layout under `root`; returns what a reader must find."
-    root = Path(root)
-    r = root
-    if extra and name not in ("casiav2", "casiav1", "dis25k"):
-        raise ValueError(f"extra records are written for casiav2, casiav1 and dis25k only, not {name!r}")
-    for i in range(extra):  # enough source-photo groups for a fold split (a rehearsal of the paper profile)
-        a, b = f"{2 * i + 100:05d}", f"{2 * i + 101:05d}"
-        if name == "casiav2":
-            _img(r / "Tp" / f"Tp_D_NRN_S_N_arc{a}_nat{b}_{20000 + i}.jpg", 48, 64, seed=1000 + i)
-            _mask(r / "CASIA 2 Groundtruth" / f"Tp_D_NRN_S_N_arc{a}_nat{b}_{20000 + i}_gt.png", 48, 64)
-        elif name == "casiav1":
-            n = f"Sp_D_CND_A_arc{a[1:]}_nat{b[1:]}_{2000 + i:04d}"
-            _img(r / "Modified Tp" / "Tp" / "Sp" / f"{n}.jpg", 48, 64, seed=1000 + i)
-            _mask(r / "Gt" / "Sp" / f"{n}_gt.png", 48, 64)
-        else:
-            _img(r / "images" / f"{100 + i}.jpg", 48, 64, seed=1000 + i)
-            _mask(r / "masks" / f"{100 + i}.png", 48, 64)
-    if name == "casiav2":
-        for i, s in enumerate(("Au_ani_00001.jpg", "Au_sec_00011.jpg", "Au_cha_00085.jpg")):
-            _img(r / "Au" / s, seed=i)
-        tp = {"Tp_D_CNN_M_N_sec00011_cha00085_11227.jpg": "transposed",
-              "Tp_S_NNN_S_N_ani00001_ani00001_10001.tif": "RGB",
-              "Tp_D_NRN_S_N_ani00001_sec00011_10002.bmp": "L",
-              "Tp_S_CRN_S_N_cha00085_cha00085_10003.jpg": None}
-        for i, (n, mode) in enumerate(tp.items()):
-            _img(r / "Tp" / n, seed=10 + i)
-            gt = r / "CASIA 2 Groundtruth" / f"{Path(n).stem}_gt.png"
-            if mode == "transposed": _mask(gt, 24, 16)
-            elif mode: _mask(gt, mode=mode)
-        (r / "Tp" / "Thumbs.db").write_bytes(b"\0")
-        return dict(records=6 + extra, missing=1, groups=3 + extra, size_mismatch=1)
-    if name == "casiav1":
-        tampered = ("Sp_S_CND_A_pla0005_pla0005_0281.jpg", "Sp_D_CND_A_pla0005_pla0023_0282.jpg",
-                    CASIAV1_NO_MASK + ".jpg")
-        for n in tampered:
-            sub = "CM" if "_S_" in n else "Sp"
-            _img(r / "Modified Tp" / "Tp" / sub / n, seed=len(n))
-            if not n.startswith(CASIAV1_NO_MASK): _mask(r / "Gt" / sub / f"{Path(n).stem}_gt.png")
-        for n in ("Au_pla_0005.jpg", "Au_pla_0023.jpg"): _img(r / "Au" / n)
-        (r / "Gt" / "CopyMove_groundtruth_list.txt").write_text("Sp_S_CND_A_pla0005_pla0005_0281_gt.png\n")
-        return dict(records=4 + extra, missing=0, groups=2 + extra, size_mismatch=0)
-    if name == "columbia":
-        for n in ("canong3_02_sub_01.tif", "nikond70_05_sub_07.tif"): _img(r / "4cam_auth" / n)
-        for n in ("canong3_canonxt_sub_01.tif", "nikond70_kodakdcs330_sub_22.tif"):
-            _img(r / "4cam_splc" / n)
-            _mask(r / "4cam_splc" / "edgemask" / f"{Path(n).stem}_edgemask.jpg", mode="columbia")
-        return dict(records=4, missing=0, groups=4, size_mismatch=0)
-    if name == "coverage":
-        for n in (1, 2):
-            _img(r / "image" / f"{n}.tif")
-            _img(r / "image" / f"{n}t.tif", seed=n)
-            for k in ("copy", "paste", "forged"): _mask(r / "mask" / f"{n}{k}.tif")
-        return dict(records=4, missing=0, groups=2, size_mismatch=0)
-    if name == "comofod":
-        d = r / "CoMoFoD_small_v2"
-        for n in ("001", "002"):
-            _img(d / f"{n}_F.png")
-            _img(d / f"{n}_O.png")
-            _mask(d / f"{n}_B.png")
-            _mask(d / f"{n}_M.png", mode="colour")
-            _img(d / f"{n}_F_JC1.jpg")
-            _img(d / f"{n}_O_JC1.jpg")
-        return dict(records=4, missing=0, groups=2, size_mismatch=0)
-    if name == "imd2020":
-        _img(r / "1a1ogs" / "1a1ogs_orig.jpg")
-        _img(r / "1a1ogs" / "c8tf5mq_0.png")
-        _mask(r / "1a1ogs" / "c8tf5mq_0_mask.png")
-        _img(r / "z41" / "00041_orig.jpg")
-        _img(r / "z41" / "00041_fake.jpg")
-        _mask(r / "z41" / "00041_fake_mask.png", 16, 20)
-        return dict(records=4, missing=0, groups=2, size_mismatch=1)
-    if name == "inthewild":
-        for n in ("pic1", "pic2"):
-            _img(r / "label_in_wild" / "images" / f"{n}.jpg")
-            _mask(r / "label_in_wild" / "masks" / f"{n}.png")
-        return dict(records=2, missing=0, groups=2, size_mismatch=0)
-    if name == "misd":
-        r = root / "MISD"
-        for n in ("Sp_D_1", "Sp_D_2"):
-            _img(r / "Sp" / f"{n}.jpg")
-            _mask(r / "GT" / f"{n}_gt.png")
-        _img(r / "Au" / "Au_1.jpg")
-        return dict(records=3, missing=0, groups=3, size_mismatch=0, root="MISD")
-    if name == "dis25k":
-        for i in range(3):
-            _img(r / "images" / f"{i}.jpg")
-            _mask(r / "masks" / f"{i}.png")
-        k = extra * 4 // 5  # the extra images: four fifths train, the rest test
-        train = "".join(f"{100 + i}.jpg,1\n" for i in range(k))
-        test = "".join(f"{100 + i}.jpg,1\n" for i in range(k, extra))
-        (r / "metaDataTrain.csv").write_text("imageId,label\n0.jpg,1\n1.jpg,1\n" + train)
-        (r / "metaDataTest.csv").write_text("imageId,label\n2.jpg,1\n" + test)
-        return dict(records=3 + extra, missing=0, groups=3 + extra, size_mismatch=0)
-    if name == "nist16":
-        b = r / "NC2016_Test0613"
-        rows = []
-        for i, (kind, has) in enumerate((("Splice", True), ("Removal", True), ("CopyClone", True), (None, False))):
-            probe = f"probe/NC2016_{i:04d}.jpg"
-            _img(b / probe, seed=i)
-            mask = f"reference/manipulation/mask/NC2016_{i:04d}.png" if has else ""
-            if has: _mask(b / mask, invert=True)
-            flags = [("Y" if kind == k else "N") for k in ("Removal", "Splice", "CopyClone")]
-            rows.append("|".join([probe, mask, f"NC2016_base{i // 2}.jpg", "Y" if has else "N", *flags]))
-        f = b / "reference" / "manipulation" / "NC2016-manipulation-ref.csv"
-        f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(_NIST_HEADER + "\n" + "\n".join(rows + rows[:1]) + "\n")  # the first probe listed twice
-        return dict(records=4, missing=0, groups=2, size_mismatch=0)
-    if name == "benco-folder":
-        for n in ("a", "b", "c"): _img(r / "Tp" / f"{n}.jpg")
-        # a0.png: an orphan mask that shifts IMDL-BenCo's sorted-order pairing
-        for n in ("a.png", "a0.png", "b_gt.png", "c.png"): _mask(r / "Gt" / n)
-        return dict(records=3, missing=0, groups=3, size_mismatch=0, misordered=2)
-    if name == "benco-json":
-        _img(r / "imgs" / "x.jpg")
-        _mask(r / "masks" / "x.png")
-        _img(r / "imgs" / "y.jpg")
-        (r / "list.json").write_text(json.dumps([["imgs/x.jpg", "masks/x.png"], ["imgs/y.jpg", "Negative"]]))
-        return dict(records=2, missing=0, groups=2, size_mismatch=0, root="list.json")
-    if name == "synthetic":
-        from m2s_repro.data.synth import write_benchmark
-        write_benchmark(r, 6, "mixed", 32, seed=0)
-        return dict(records=6, missing=0, groups=None, size_mismatch=0)
-    raise ValueError(f"No fake tree for {name!r}; known: {', '.join(ADAPTERS)}")

@@ -43,6 +43,7 @@ def mit_encoder(size:str="b3", # MiT size b0..b5
     if in_chans != 3: body.patch_embed.proj = widen_stem(body.patch_embed.proj, in_chans)  # 3: ImageNet's stem
     return enc
 
+# %% ../../nbs/models/15_mesorch.ipynb #cb577844
 class ConvNeXtEncoder(nn.Module):
     "timm ConvNeXt returning its stage outputs; optionally only the first `n_stages`, head kept or dropped."
     def __init__(self,
@@ -81,6 +82,7 @@ def up_chain(dims:list, # channels from the stage's own down to stride 4's, e.g.
     if len(dims) == 1: return nn.Identity()
     return nn.Sequential(*[nn.ConvTranspose2d(a, b, 4, 2, 1) for a, b in zip(dims[:-1], dims[1:])])
 
+# %% ../../nbs/models/15_mesorch.ipynb #3880b661
 class ScoreNetwork(nn.Module):
     "Mesorch's gate: per-pixel softmax weights over the scale maps, at stride 4, from RGB and the extractor's views."
     def __init__(self,
@@ -134,6 +136,7 @@ class MesorchConfig:
     transformer_pretrained:bool = False       # timm's weights for PVT-v2 / Swin / ViT; MiT: requires mit_weights
     transformer_weights:str|None = None       # or a local file of them
 
+# %% ../../nbs/models/15_mesorch.ipynb #0c19f0d5
 def hub_downloads(cfg:MesorchConfig, # the configuration
                  )->list[str]:
     "The timm models whose ImageNet weights building `cfg` fetches from the Hugging Face hub (`doctor` checks them)."
@@ -145,6 +148,7 @@ def hub_downloads(cfg:MesorchConfig, # the configuration
         out += {"pvt": [f"pvt_v2_{cfg.pvt}"], "swin": [cfg.swin], "mae": [cfg.vit]}.get(cfg.transformer, [])
     return out
 
+# %% ../../nbs/models/15_mesorch.ipynb #b323c9f1
 def transformer_branch(cfg:MesorchConfig, # the configuration
                       )->nn.Module:
     "The Transformer encoder a configuration names: MiT (released), PVT-v2, Swin or an MAE ViT with a pyramid."
@@ -155,6 +159,7 @@ def transformer_branch(cfg:MesorchConfig, # the configuration
     if cfg.transformer == "swin": return swin_encoder(cfg.swin, img_size=cfg.image_size or 512, **kw)
     return vit_pyramid(cfg.vit, img_size=cfg.image_size or 512, **kw)
 
+# %% ../../nbs/models/15_mesorch.ipynb #35549125
 class Mesorch(nn.Module):
     "Mesorch / Mesorch-P: ConvNeXt on RGB+high-pass, MiT on RGB+low-pass, per-scale decoders, gated or summed."
     def __init__(self,
@@ -213,6 +218,7 @@ class Mesorch(nn.Module):
         if g is not None: out["gate"] = g
         return out
 
+# %% ../../nbs/models/15_mesorch.ipynb #a191789e
 class MesorchLoss(nn.Module):
     "Mesorch's loss: BCE with logits on the fused prediction, mean over pixels (mask resized to the output if needed)."
     def __init__(self,
@@ -283,6 +289,7 @@ def gate_means(model:Mesorch, # a gated Mesorch
     if n == 0: raise ValueError("gate_means got no batches")
     return (tot / n).float()
 
+# %% ../../nbs/models/15_mesorch.ipynb #4273c5b6
 def prune_mesorch(model:Mesorch, # a gated (trained) Mesorch
                   means:torch.Tensor, # mean gate weight per kept scale, from `gate_means`
                   eps:float, # keep the scales whose mean weight is at least this

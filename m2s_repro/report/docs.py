@@ -21,14 +21,10 @@ except ImportError as e:  # both come with the dev extras (jupyterlab brings nbc
 
 # %% auto #0
 __all__ = ['SECTIONS', 'nbs_path', 'docs_nbs', 'nb_section', 'sidebar_sections', 'sidebar_yml', 'write_sidebar', 'html_name',
-           'public_defs', 'prep_nb', 'committed_page', 'nb_title', 'build_offline_docs', 'check_links', 'chromium',
+           'public_defs', 'prep_nb', 'committed_page', 'check_links', 'nb_title', 'build_offline_docs', 'chromium',
            'screenshot']
 
 # %% ../../nbs/report/42_docs.ipynb #f77c8c22
-SECTIONS = (("Package", ""), ("Numerics", "numerics"), ("Data", "data"), ("Models", "models"),
-            ("Training", "train"), ("Benchmarks", "bench"), ("Evaluation", "evaluation"), ("Reporting", "report"),
-            ("Paper tables", "tables"))  # (title, folder under nbs/), in the order of the layers
-
 def nbs_path(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
             )->Path:
     "The notebooks folder: `nbs_dir`, else the source checkout this package was imported from"
@@ -37,12 +33,18 @@ def nbs_path(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source ch
         raise FileNotFoundError(f"no notebooks folder at {p}: build the docs from a source checkout, or pass nbs_dir=")
     return p
 
+# %% ../../nbs/report/42_docs.ipynb #77de9c52
 def docs_nbs(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
             )->list:
     "Notebooks the docs are built from, as posix paths relative to the notebooks folder"
     root = nbs_path(nbs_dir)
     rels = [p.relative_to(root) for p in root.rglob("*.ipynb")]
     return sorted(p.as_posix() for p in rels if not any(s[0] in "_." for s in p.parts))
+
+# %% ../../nbs/report/42_docs.ipynb #f13c2d2b
+SECTIONS = (("Package", ""), ("Numerics", "numerics"), ("Data", "data"), ("Models", "models"),
+            ("Training", "train"), ("Benchmarks", "bench"), ("Evaluation", "evaluation"), ("Reporting", "report"),
+            ("Paper tables", "tables"))  # (title, folder under nbs/), in the order of the layers
 
 def nb_section(rel:str, # notebook path relative to nbs/
               )->str|None:
@@ -53,6 +55,7 @@ def nb_section(rel:str, # notebook path relative to nbs/
     if folder == "tutorials" or not re.match(r"\d+", p.name): return "Tutorials"
     return next((s for s, f in SECTIONS if f == folder), "Other")
 
+# %% ../../nbs/report/42_docs.ipynb #c597cbee
 def sidebar_sections(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
                     )->dict:
     "{section: [notebooks]} in sidebar order, sections without notebooks left out"
@@ -71,6 +74,7 @@ def sidebar_yml(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source
         lines += [f"      - section: {s}", "        contents:", *(f"          - {n}" for n in nbs)]
     return "\n".join(lines) + "\n"
 
+# %% ../../nbs/report/42_docs.ipynb #aa7b6007
 def write_sidebar(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
                  )->Path:
     "Write `sidebar.yml` into the notebooks folder"
@@ -79,26 +83,19 @@ def write_sidebar(nbs_dir=None, # the notebooks folder; None: `nbs/` of the sour
     return p
 
 # %% ../../nbs/report/42_docs.ipynb #e3c1acd3
-_HIDE = {"hide", "exporti", "default_exp"}
-_re_magic = re.compile(r"^\s*%.*$\n?", re.M)
-_re_hide_line = re.compile(r"#\|\s*hide_line\s*$")
-_re_callout = re.compile(r"^:::+\s*\{\.callout-(\w+)([^}]*)\}\s*$", re.M)
-_re_fence = re.compile(r"(^(?:```|~~~).*?^(?:```|~~~)[^\n]*$|``.+?``)", re.M | re.S)  # fenced code, ``code spans``
-_re_tick = re.compile(r"(?<![\[`])`(\w[\w.]*)(\(\))?`(?![`\]])")
-_re_nb_ref = re.compile(r"\d\d[a-z]?_\w+")
-_re_nb_link = re.compile(r'(\]\(|href=")(?![a-zA-Z][\w+.-]*:|/)([^)"#\s]*?)\.ipynb\b')  # a relative link to a notebook
-
 def html_name(rel:str, # notebook path relative to nbs/
              )->str:
     "The page of notebook `rel`, relative to the site root"
     return rel.removesuffix(".ipynb") + ".html"
 
+# %% ../../nbs/report/42_docs.ipynb #7db56e80
 def _relhref(target:str, page:str)->str:
     "`target` (relative to the site root) as seen from `page`"
     path, _, frag = target.partition("#")
     rel = posixpath.relpath(path, posixpath.dirname(page) or ".")
     return rel + (f"#{frag}" if frag else "")
 
+# %% ../../nbs/report/42_docs.ipynb #f44530db
 def public_defs(src:str, # Python source
                )->list:
     "(name, signature, docstring) of each public top-level function and class in `src`"
@@ -120,9 +117,8 @@ def public_defs(src:str, # Python source
         res.append((o.name, sig, ast.get_docstring(o) or ""))
     return res
 
-def _card(name, sig, doc)->str:
-    return (f'<div class="m2s-doc">\n\n<h3 id="{name}" class="m2s-doc-name"><code>{name}</code></h3>\n\n'
-            f'<pre class="m2s-sig"><code>{html.escape(sig)}</code></pre>\n\n{doc}\n\n</div>')
+# %% ../../nbs/report/42_docs.ipynb #396b700e
+_re_callout = re.compile(r"^:::+\s*\{\.callout-(\w+)([^}]*)\}\s*$", re.M)
 
 def _callouts(src:str)->str:
     "Quarto callouts as HTML boxes whose inside is still markdown"
@@ -131,6 +127,13 @@ def _callouts(src:str)->str:
         title = html.escape(t.group(1) if t else m.group(1).capitalize())
         return f'<div class="callout callout-{m.group(1)}">\n<p class="callout-title">{title}</p>\n'
     return re.sub(r"^:::+\s*$", "\n</div>\n", _re_callout.sub(open_, src), flags=re.M)
+
+# %% ../../nbs/report/42_docs.ipynb #7365ac97
+_re_fence = re.compile(r"(^(?:```|~~~).*?^(?:```|~~~)[^\n]*$|``.+?``)", re.M | re.S)  # fenced code, ``code spans``
+
+_re_tick = re.compile(r"(?<![\[`])`(\w[\w.]*)(\(\))?`(?![`\]])")
+
+_re_nb_link = re.compile(r'(\]\(|href=")(?![a-zA-Z][\w+.-]*:|/)([^)"#\s]*?)\.ipynb\b')  # a relative link to a notebook
 
 def _linkify(src:str, page:str, links:dict)->str:
     "Backticked names in `links` become links (not inside code blocks); links to notebooks point at their pages"
@@ -142,6 +145,17 @@ def _linkify(src:str, page:str, links:dict)->str:
         parts[i] = _re_tick.sub(tick, parts[i])
         parts[i] = _re_nb_link.sub(r"\1\2.html", parts[i])
     return "".join(parts)
+
+# %% ../../nbs/report/42_docs.ipynb #8161e92d
+_HIDE = {"hide", "exporti", "default_exp"}
+
+_re_magic = re.compile(r"^\s*%.*$\n?", re.M)
+
+_re_hide_line = re.compile(r"#\|\s*hide_line\s*$")
+
+def _card(name, sig, doc)->str:
+    return (f'<div class="m2s-doc">\n\n<h3 id="{name}" class="m2s-doc-name"><code>{name}</code></h3>\n\n'
+            f'<pre class="m2s-sig"><code>{html.escape(sig)}</code></pre>\n\n{doc}\n\n</div>')
 
 def prep_nb(nb, # a notebook (a dict or an `nbformat` node); left unchanged
             page:str="page.html", # the page's path relative to the site root, for relative links
@@ -196,6 +210,49 @@ def committed_page(rel:str, # notebook path relative to nbs/
         ex.cells.insert(first + 1, nbformat.v4.new_markdown_cell(head))
         return ex
     return nb
+
+# %% ../../nbs/report/42_docs.ipynb #40f3dae5
+def _is_internal(ref:str)->bool:
+    "Whether `ref` is a link inside the site: not empty, no scheme (`https:`, `mailto:`), not `//host`"
+    return bool(ref) and not ref.startswith("//") and not re.match(r"[a-zA-Z][\w+.-]*:", ref)
+
+# %% ../../nbs/report/42_docs.ipynb #9e9165d5
+class _Refs(HTMLParser):
+    "Collects the ids of a page and the targets of its links, images, scripts and stylesheets"
+    def __init__(self):
+        super().__init__()
+        self.ids, self.refs = set(), []
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("id"): self.ids.add(a["id"])
+        if tag == "a" and a.get("name"): self.ids.add(a["name"])
+        if tag in ("a", "link"): ref = a.get("href")
+        elif tag in ("img", "script", "iframe", "source"): ref = a.get("src")
+        else: ref = None
+        if ref is not None: self.refs.append(ref)
+
+# %% ../../nbs/report/42_docs.ipynb #cae49a3e
+def _read_refs(p:Path)->_Refs:
+    r = _Refs()
+    r.feed(re.sub(r'="data:[^"]*"', '="data:"', p.read_text(encoding="utf-8")))
+    r.close()
+    return r
+
+def check_links(out_dir, # folder of the built site
+               )->list:
+    "[(page, href)] for each internal link under `out_dir` to a file, or a #fragment in it, that does not exist"
+    root = Path(out_dir).resolve()
+    pages = {p.relative_to(root).as_posix(): _read_refs(p) for p in sorted(root.rglob("*.html"))}
+    bad = []
+    for page, r in pages.items():
+        for ref in r.refs:
+            if not _is_internal(ref): continue
+            path, _, frag = ref.partition("#")
+            path, frag = unquote(path.split("?")[0]), unquote(frag)
+            target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
+            if target.startswith("..") or not (root/target).exists(): bad.append((page, ref))
+            elif frag and target in pages and frag not in pages[target].ids: bad.append((page, ref))
+    return bad
 
 # %% ../../nbs/report/42_docs.ipynb #26ae5036
 _TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -266,9 +323,6 @@ main.m2s-main { margin: 0 250px 0 280px; padding: 12px 16px 80px; max-width: 100
 @media (max-width: 760px) { .m2s-sidebar { position: static; width: auto; } main.m2s-main { margin-left: 0; } }
 """
 
-_re_math = re.compile(r"\$\$|\$[^$\s][^$]*\$|\\\(")
-_MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
-
 class _Exporter(HTMLExporter):
     "nbconvert's HTML exporter less its BeautifulSoup pass over each finished page, a third of the build time"
     def from_notebook_node(self, nb, resources=None, **kw):
@@ -285,6 +339,11 @@ def _exporter()->HTMLExporter:
     return _Exporter(config=cfg, template_name="lab", extra_loaders=[templates], template_file="m2s_docs.html.j2",
                      exclude_input_prompt=True, exclude_output_prompt=True, theme="light")
 
+# %% ../../nbs/report/42_docs.ipynb #d805d7fe
+_re_math = re.compile(r"\$\$|\$[^$\s][^$]*\$|\\\(")
+
+_MATHJAX_CDN = "https://cdnjs.cloudflare.com/ajax/libs/mathjax/2.7.7/latest.js?config=TeX-AMS_CHTML-full,Safe"
+
 def _local_mathjax(out:Path)->str|None:
     "Copy MathJax from the `jupyter-server-mathjax` package into the site, if it is installed"
     spec = find_spec("jupyter_server_mathjax")
@@ -294,6 +353,7 @@ def _local_mathjax(out:Path)->str|None:
     if not (out/"mathjax"/"MathJax.js").exists(): shutil.copytree(src, out/"mathjax", dirs_exist_ok=True)
     return "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
+# %% ../../nbs/report/42_docs.ipynb #8cfd0e43
 def nb_title(nb, # a notebook
              default:str="", # the title when the notebook has no `# heading`
             )->str:
@@ -302,6 +362,7 @@ def nb_title(nb, # a notebook
     m = re.match(r"\s*#\s+(.+)", c.source) if c else None
     return m.group(1).strip() if m else default
 
+# %% ../../nbs/report/42_docs.ipynb #06e55d07
 def _sidebar_html(page, titles, sections)->str:
     def item(nb):
         cls = ' class="active"' if html_name(nb) == page else ""
@@ -312,6 +373,7 @@ def _sidebar_html(page, titles, sections)->str:
         res.append(f'<p class="m2s-section">{html.escape(s)}</p>\n<ul>{"".join(map(item, nbs))}</ul>')
     return "\n".join(res)
 
+# %% ../../nbs/report/42_docs.ipynb #bdd0e164
 def _toc_html(page_html:str)->str:
     "The `##`/`###` headings of the page's markdown cells (not of outputs), as a list of links"
     items = []
@@ -323,10 +385,7 @@ def _toc_html(page_html:str)->str:
     if not items: return ""
     return f'<p class="m2s-toc-title">On this page</p>\n<ul>{"".join(items)}</ul>'
 
-def _is_internal(ref:str)->bool:
-    "Whether `ref` is a link inside the site: not empty, no scheme (`https:`, `mailto:`), not `//host`"
-    return bool(ref) and not ref.startswith("//") and not re.match(r"[a-zA-Z][\w+.-]*:", ref)
-
+# %% ../../nbs/report/42_docs.ipynb #eb683983
 def _copy_assets(page_html:str, page:str, src_root:Path, out:Path):
     "Copy the local files a page refers to (images under nbs/) into the site"
     for ref in re.findall(r'(?:src|href)="([^"]+)"', page_html):
@@ -337,6 +396,7 @@ def _copy_assets(page_html:str, page:str, src_root:Path, out:Path):
             (out/rel).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src_root/rel, out/rel)
 
+# %% ../../nbs/report/42_docs.ipynb #31c546b7
 def _execute(nb, path:Path):
     "Run notebook `nb` (read from `path`) in a fresh kernel, skipping the cells `nbdev_test` skips"
     from nbclient import NotebookClient
@@ -355,6 +415,7 @@ def _execute(nb, path:Path):
         client.execute()
     except Exception as e: raise RuntimeError(f"executing {path} failed: {e}") from e
 
+# %% ../../nbs/report/42_docs.ipynb #83eb4850
 def _links(nbs:dict)->dict:
     "{name: target} for notebook stems and for public names exported by exactly one notebook"
     links, defs = {PurePosixPath(r).stem: html_name(r) for r in nbs}, {}
@@ -364,6 +425,9 @@ def _links(nbs:dict)->dict:
             if not {"export", "exports"} & extract_directives(c, remove=False).keys(): continue
             for name, *_ in public_defs(c.source): defs.setdefault(name, set()).add(f"{html_name(r)}#{name}")
     return {**{n: t.pop() for n, t in defs.items() if len(t) == 1}, **links}
+
+# %% ../../nbs/report/42_docs.ipynb #37abd782
+_re_nb_ref = re.compile(r"\d\d[a-z]?_\w+")
 
 def build_offline_docs(out_dir, # folder the site is written to
                        nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
@@ -410,49 +474,13 @@ def build_offline_docs(out_dir, # folder the site is written to
     return dict(out_dir=str(out), pages=[html_name(r) for r in rels], broken=check_links(out),
                 stale_refs=[(p, n[0]) for p, n in stale], seconds=round(time.time() - t0, 1))
 
-# %% ../../nbs/report/42_docs.ipynb #9e9165d5
-class _Refs(HTMLParser):
-    "Collects the ids of a page and the targets of its links, images, scripts and stylesheets"
-    def __init__(self):
-        super().__init__()
-        self.ids, self.refs = set(), []
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if a.get("id"): self.ids.add(a["id"])
-        if tag == "a" and a.get("name"): self.ids.add(a["name"])
-        if tag in ("a", "link"): ref = a.get("href")
-        elif tag in ("img", "script", "iframe", "source"): ref = a.get("src")
-        else: ref = None
-        if ref is not None: self.refs.append(ref)
-
-def _read_refs(p:Path)->_Refs:
-    r = _Refs()
-    r.feed(re.sub(r'="data:[^"]*"', '="data:"', p.read_text(encoding="utf-8")))
-    r.close()
-    return r
-
-def check_links(out_dir, # folder of the built site
-               )->list:
-    "[(page, href)] for each internal link under `out_dir` to a file, or a #fragment in it, that does not exist"
-    root = Path(out_dir).resolve()
-    pages = {p.relative_to(root).as_posix(): _read_refs(p) for p in sorted(root.rglob("*.html"))}
-    bad = []
-    for page, r in pages.items():
-        for ref in r.refs:
-            if not _is_internal(ref): continue
-            path, _, frag = ref.partition("#")
-            path, frag = unquote(path.split("?")[0]), unquote(frag)
-            target = posixpath.normpath(posixpath.join(posixpath.dirname(page), path)) if path else page
-            if target.startswith("..") or not (root/target).exists(): bad.append((page, ref))
-            elif frag and target in pages and frag not in pages[target].ids: bad.append((page, ref))
-    return bad
-
 # %% ../../nbs/report/42_docs.ipynb #57b61d98
 def chromium()->str|None:
     "Path of a Chromium (or Chrome) binary, if one is installed"
     names = ("chromium", "chromium-browser", "google-chrome", "chrome")
     return next((p for c in names if (p := shutil.which(c))), None)
 
+# %% ../../nbs/report/42_docs.ipynb #c2f79abc
 def screenshot(page, # the HTML file
                png, # the PNG file to write
                size=(1400, 900), # (width, height) of the window in pixels

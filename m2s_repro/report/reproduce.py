@@ -6,12 +6,12 @@
 from __future__ import annotations
 import errno, json, sys, time
 from pathlib import Path
-from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context
+from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context, log
 from dataclasses import replace
 from .plan import TABLES, tables_dir, table_names
 
 # %% auto #0
-__all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'reproduce', 'write_index']
+__all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'write_index', 'reproduce']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 def table_params(table:str, # a key of `TABLES`
@@ -33,6 +33,7 @@ def table_params(table:str, # a key of `TABLES`
     if "WEIGHTS" in p and weights is not None: p["WEIGHTS"] = str(Path(weights).resolve())
     return p
 
+# %% ../../nbs/report/43_reproduce.ipynb #648cfcb3
 def missing_data(tables:list, # keys of `TABLES`
                  profile:str, # one of `PROFILES`
                  data_root, # folder of the real data sets; None: none
@@ -43,6 +44,7 @@ def missing_data(tables:list, # keys of `TABLES`
     needs = {t: TABLES[t].needs.get(profile) for t in tables}
     return {t: [n for n in need if n not in found] for t, need in needs.items() if need}
 
+# %% ../../nbs/report/43_reproduce.ipynb #b1606a82
 def _is_current(out:Path, profile:str)->bool:
     f = out / "metrics.json"
     if not f.exists(): return False
@@ -58,6 +60,7 @@ def notebook_error(e:Exception, # what papermill raised
     "'Name: message' of the error a notebook cell raised (papermill's), or of any other exception."
     return f"{e.ename}: {e.evalue}" if hasattr(e, "ename") else f"{type(e).__name__}: {e}"
 
+# %% ../../nbs/report/43_reproduce.ipynb #82a4d8b0
 def parse_shard(shard:str, # "i/n", e.g. "2/3"
                )->tuple[int, int]:
     "(i, n) of a --shard value, checked."
@@ -66,81 +69,12 @@ def parse_shard(shard:str, # "i/n", e.g. "2/3"
     if not 1 <= i <= n: raise ValueError(f"--shard i/n needs 1 <= i <= n, got {shard}")
     return i, n
 
+# %% ../../nbs/report/43_reproduce.ipynb #27e5b37f
 def check_results_folder(out:Path, # the results folder about to be written
                         )->None:
     "Refuse a non-empty folder that does not hold an earlier `reproduce` (its _status.json): it is someone's files."
     if out.exists() and not out.is_dir(): raise NotADirectoryError(errno.ENOTDIR, "--out is a file", str(out))
     if not (out / "_status.json").exists(): claim_output(out, ())  # no earlier run: nothing in it is ours
-
-def reproduce(profile:str="mini", # one of `PROFILES`
-              tables:list|None=None, # keys of `TABLES`; None: every table this profile has
-              data_root=None, # folder of the real data sets (paper profile)
-              out="results", # results folder: one sub-folder per table, and README.md
-              runs="runs", # folder of the training runs, reused and resumed across calls
-              resume:bool=False, # skip tables already produced by this profile at this commit
-              shard:str|None=None, # "i/n": run every n-th table starting at the i-th (1-based)
-              progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
-              weights=None, # folder of the authors' released weight files (the `released` table)
-              ctx:Context|None=None, # the command's settings: rehearsal, bad files, weight files, device
-              overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
-             )->dict:
-    "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
-    import papermill as pm
-    ctx, overrides = Context.of(ctx), overrides or {}
-    names = table_names(profile, tables)
-    for t in names: table_params(t, profile, Path(out), ctx=ctx, overrides=overrides.get(t))  # checks before running
-    if shard:
-        i, n = parse_shard(shard)
-        if not names[i - 1::n]:
-            raise ValueError(f"--shard {shard}: no table falls in shard {i} ({len(names)} tables over {n} shards)")
-        names = names[i - 1::n]
-    if data_root is not None and not Path(data_root).is_dir():
-        raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
-    for opt, f in (("--mit-weights", ctx.mit_weights), ("--noiseprint-weights", ctx.noiseprint_weights)):
-        if f is not None and not Path(f).is_file():
-            raise FileNotFoundError(errno.ENOENT, f"{opt} is not a file", str(f))
-    # the kernels run elsewhere (tables_dir): the files by absolute path
-    ctx = replace(ctx, **{k: str(Path(getattr(ctx, k)).resolve()) for k in ("mit_weights", "noiseprint_weights")
-                          if getattr(ctx, k) is not None})
-    if weights is not None and not Path(weights).is_dir():
-        raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
-    out = Path(out)
-    check_results_folder(out)
-    out.mkdir(parents=True, exist_ok=True)
-    status = {}
-    missing = missing_data(names, profile, data_root)
-    for t, m in missing.items():
-        if m:
-            error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
-            status[t] = dict(status="skipped", error=error)
-            print(f"[{t}] skipped: {status[t]['error']}", file=sys.stderr)
-    for k, t in enumerate(names):
-        if t in status: continue
-        tout = out / t
-        if resume and _is_current(tout, profile):
-            status[t] = dict(status="ok", resumed=True)
-            print(f"[{t}] up to date, skipped", file=sys.stderr)
-            continue
-        params = table_params(t, profile, out, data_root, runs, weights, ctx, overrides.get(t))
-        tout.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        print(f"[{k + 1}/{len(names)}] {t} ({profile}) ...", file=sys.stderr, flush=True)
-        nb = TABLES[t].notebook
-        try:
-            pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
-                                kernel_name="python3", progress_bar=progress, log_output=False,
-                                # the notebooks' own progress lines (training runs, evaluation)
-                                stderr_file=sys.stderr if progress else None)
-            status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
-            if ctx.rehearse: status[t]["rehearsal"] = True
-        except Exception as e:  # one failing table must not stop the others
-            status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
-                             error=notebook_error(e)[:500])
-            print(f"[{t}] FAILED: {status[t]['error']}", file=sys.stderr)
-    write_index(out, profile, status)
-    if status and all(s["status"] == "skipped" for s in status.values()):
-        raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")
-    return status
 
 # %% ../../nbs/report/43_reproduce.ipynb #e6552863
 def write_index(out:Path, # the results folder
@@ -192,3 +126,74 @@ def write_index(out:Path, # the results folder
         executed = f"{t}/{spec.notebook}"
         if (out / executed).exists(): lines += ["", f"Executed notebook: [{executed}]({executed})"]
     return atomic_write(out / "README.md", "\n".join(lines) + "\n")
+
+# %% ../../nbs/report/43_reproduce.ipynb #41e98b1d
+def reproduce(profile:str="mini", # one of `PROFILES`
+              tables:list|None=None, # keys of `TABLES`; None: every table this profile has
+              data_root=None, # folder of the real data sets (paper profile)
+              out="results", # results folder: one sub-folder per table, and README.md
+              runs="runs", # folder of the training runs, reused and resumed across calls
+              resume:bool=False, # skip tables already produced by this profile at this commit
+              shard:str|None=None, # "i/n": run every n-th table starting at the i-th (1-based)
+              progress:bool=True, # show papermill's progress bar and the notebooks' progress lines
+              weights=None, # folder of the authors' released weight files (the `released` table)
+              ctx:Context|None=None, # the command's settings: rehearsal, bad files, weight files, device
+              overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
+             )->dict:
+    "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
+    import papermill as pm
+    ctx, overrides = Context.of(ctx), overrides or {}
+    names = table_names(profile, tables)
+    for t in names: table_params(t, profile, Path(out), ctx=ctx, overrides=overrides.get(t))  # checks before running
+    if shard:
+        i, n = parse_shard(shard)
+        if not names[i - 1::n]:
+            raise ValueError(f"--shard {shard}: no table falls in shard {i} ({len(names)} tables over {n} shards)")
+        names = names[i - 1::n]
+    if data_root is not None and not Path(data_root).is_dir():
+        raise FileNotFoundError(errno.ENOENT, "--data-root is not a folder", str(data_root))
+    for opt, f in (("--mit-weights", ctx.mit_weights), ("--noiseprint-weights", ctx.noiseprint_weights)):
+        if f is not None and not Path(f).is_file():
+            raise FileNotFoundError(errno.ENOENT, f"{opt} is not a file", str(f))
+    # the kernels run elsewhere (tables_dir): the files by absolute path
+    ctx = replace(ctx, **{k: str(Path(getattr(ctx, k)).resolve()) for k in ("mit_weights", "noiseprint_weights")
+                          if getattr(ctx, k) is not None})
+    if weights is not None and not Path(weights).is_dir():
+        raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
+    out = Path(out)
+    check_results_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
+    status = {}
+    missing = missing_data(names, profile, data_root)
+    for t, m in missing.items():
+        if m:
+            error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
+            status[t] = dict(status="skipped", error=error)
+            log.warning(f"[{t}] skipped: {status[t]['error']}")
+    for k, t in enumerate(names):
+        if t in status: continue
+        tout = out / t
+        if resume and _is_current(tout, profile):
+            status[t] = dict(status="ok", resumed=True)
+            log.info(f"[{t}] up to date, skipped")
+            continue
+        params = table_params(t, profile, out, data_root, runs, weights, ctx, overrides.get(t))
+        tout.mkdir(parents=True, exist_ok=True)
+        t0 = time.perf_counter()
+        log.info(f"[{k + 1}/{len(names)}] {t} ({profile}) ...")
+        nb = TABLES[t].notebook
+        try:
+            pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
+                                kernel_name="python3", progress_bar=progress, log_output=False,
+                                # the notebooks' own progress lines (training runs, evaluation)
+                                stderr_file=sys.stderr if progress else None)
+            status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
+            if ctx.rehearse: status[t]["rehearsal"] = True
+        except Exception as e:  # one failing table must not stop the others
+            status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                             error=notebook_error(e)[:500])
+            log.warning(f"[{t}] FAILED: {status[t]['error']}")
+    write_index(out, profile, status)
+    if status and all(s["status"] == "skipped" for s in status.values()):
+        raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")
+    return status

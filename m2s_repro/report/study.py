@@ -4,11 +4,11 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, shutil, sys, tempfile
+import json, shutil, tempfile
 from multiprocessing.util import Finalize
 from pathlib import Path
 import pandas as pd, torch
-from ..core import provenance, save_json, Context
+from ..core import provenance, save_json, Context, log
 from ..numerics.metrics import image_metrics, format_mean_std
 from ..train.recipes import Recipe, REHEARSALS, recipe_for
 from ..data.build import data_of
@@ -29,6 +29,7 @@ def temporary_runs()->Path:
     Finalize(None, shutil.rmtree, args=(str(d),), kwargs=dict(ignore_errors=True), exitpriority=0)
     return d
 
+# %% ../../nbs/report/44_study.ipynb #d4770658
 def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the first sets the protocol
           folds:list, # the folds to train and evaluate
           scheme:str="synthetic", # 'synthetic', or a real-data scheme of `SCHEMES` (e.g. 'casiav2')
@@ -44,7 +45,7 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
     train, cks = train_runs(runs_of(specs, folds, scheme, seed, ctx), runs, data_root, ctx, progress)
     scores, per_image = [], []
     for s, ck in cks.items():
-        if progress: print(f"evaluating {s} ({len(ck)} fold model(s))", file=sys.stderr, flush=True)
+        if progress: log.info(f"evaluating {s} ({len(ck)} fold model(s))")
         sc, pi = evaluate_runs(s, ck, scheme, data_root, n_synth, ctx)
         scores.append(sc)
         per_image.append(pi)
@@ -53,7 +54,6 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
     scores = pd.concat(scores + refs, ignore_index=True)
     return dict(train=train, scores=scores, table=fold_tables(scores),
                 per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks)
-
 
 # %% ../../nbs/report/44_study.ipynb #8177b889
 def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, variant, <metric>_mean, <metric>_std
@@ -71,6 +71,7 @@ def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, varian
     w.columns = [f"{m.upper()} {v}" for m, v in w.columns]
     return w
 
+# %% ../../nbs/report/44_study.ipynb #4ca6d8a6
 def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the reproduced variants
                      pub_table:str, # the published table's name (see `published`)
                      settings:dict, # {our variant: the published setting it stands for}
@@ -95,7 +96,6 @@ def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the r
                                  reproduced=r, difference=r - pv))
     return pd.DataFrame(rows)
 
-
 # %% ../../nbs/report/44_study.ipynb #f0a915cd
 PAPER_NAMES = dict(casiav1="CASIAv1", casiav2="CASIAv2", columbia="Columbia", imd2020="IMD2020", comofod="CoMoFoD",
                    inthewild="In the Wild", misd="MISD", dis25k="DIS25k", coverage="Coverage", nist16="NIST16",
@@ -109,7 +109,6 @@ def paper_datasets(scheme:str, # 'synthetic', or a real-data scheme of `SCHEMES`
     p = SCHEMES[scheme]
     unseen = {u: PAPER_NAMES.get(u, u) for u in p["unseen"]}
     return {"seen": PAPER_NAMES[p["train"]], **unseen, "unseen avg": "unseen avg"}
-
 
 # %% ../../nbs/report/44_study.ipynb #6b901a24
 def plot_variants(scores:pd.DataFrame, # per-fold scores (fold, dataset, variant and the metric)
@@ -129,6 +128,7 @@ def plot_variants(scores:pd.DataFrame, # per-fold scores (fold, dataset, variant
     ax.figure.tight_layout()
     return ax.figure
 
+# %% ../../nbs/report/44_study.ipynb #b7b49916
 def plot_beside(beside:pd.DataFrame, # `beside_published`'s rows
                 title:str="", # the axes' title
                 ax=None, # a matplotlib axes to draw on; None: a new figure
@@ -143,7 +143,6 @@ def plot_beside(beside:pd.DataFrame, # `beside_published`'s rows
     ax.tick_params(axis="x", labelsize=7, rotation=60)
     ax.figure.tight_layout()
     return ax.figure
-
 
 # %% ../../nbs/report/44_study.ipynb #f26f20ce
 def qualitative(checkpoint, # best.pth of a run
@@ -161,8 +160,9 @@ def qualitative(checkpoint, # best.pth of a run
     from m2s_repro.numerics.metrics import prediction_of
     ctx = Context.of(ctx)
     model, meta = model_from_checkpoint(checkpoint, device=ctx.device)
-    rec = Recipe(**meta["recipe"])
-    sets, _ = scheme_sets(scheme, data_root, rec.protocol, rec.size, n_synth, rec.synth_size, on_bad=ctx.on_bad)
+    recipe = Recipe(**meta["recipe"])
+    sets, _ = scheme_sets(scheme, data_root, recipe.protocol, recipe.size, n_synth, recipe.synth_size,
+                          on_bad=ctx.on_bad)
     picks = []
     for name, ds in {"seen": data_of(meta, ctx.on_bad)[1], **sets}.items():
         idx = [i for i in range(min(len(ds), 4 * per_set + 8)) if ds[i][1][:1].sum() > 0][:per_set]
@@ -188,10 +188,9 @@ def qualitative(checkpoint, # best.pth of a run
                 ndim = getattr(im, "ndim", 2)
                 ax.imshow(im, cmap=None if ndim == 3 else "magma", vmin=0, vmax=1 if ndim == 2 else None)
             ax.set_title(t if im is not None else "", fontsize=8)
-    fig.suptitle(f"{meta['model']} ({rec.name}, fold {meta['fold']})", fontsize=9)
+    fig.suptitle(f"{meta['model']} ({recipe.name}, fold {meta['fold']})", fontsize=9)
     fig.tight_layout()
     return fig
-
 
 # %% ../../nbs/report/44_study.ipynb #c460e03e
 def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `parameters` cell
@@ -212,12 +211,6 @@ def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `par
     return dict(params, **extra)
 
 # %% ../../nbs/report/44_study.ipynb #df596000
-PROFILE_NOTES = dict(smoke="Profile smoke: a code-path check on tiny data. **These numbers mean nothing.**",
-                     mini="Profile mini: CPU recipes on the bundled synthetic benchmark. "
-                          "Real measurements on that benchmark, **not comparable with the published numbers** "
-                          "(other data, other scale, other backbone size).",
-                     paper="Profile paper: the papers' recipes on the real data sets.")
-
 def rerun_spread(out, # a table's results folder (the `rerun` table's sits beside it)
                  profile:str, # the profile the spread must have been measured under
                 )->float|None:
@@ -226,6 +219,13 @@ def rerun_spread(out, # a table's results folder (the `rerun` table's sits besid
     if not f.is_file(): return None
     m = json.loads(f.read_text())
     return m.get("spread") if m.get("profile") == profile else None
+
+# %% ../../nbs/report/44_study.ipynb #e74b98b5
+PROFILE_NOTES = dict(smoke="Profile smoke: a code-path check on tiny data. **These numbers mean nothing.**",
+                     mini="Profile mini: CPU recipes on the bundled synthetic benchmark. "
+                          "Real measurements on that benchmark, **not comparable with the published numbers** "
+                          "(other data, other scale, other backbone size).",
+                     paper="Profile paper: the papers' recipes on the real data sets.")
 
 REHEARSAL_NOTE = ("**Rehearsal: numbers mean nothing.** Fake data trees, seeded stand-in weights, {epochs} epoch(s) of "
                   "batches of two ({level} rehearsal): this run checks that the paper profile's code path completes, "
@@ -268,4 +268,3 @@ def record(out, # the table's results folder; None writes nothing
                                          values=table.to_dict("records"), **jsonable, parameters=parameters or {},
                                          provenance=provenance(seed=seed, params=parameters)))
     return out
-

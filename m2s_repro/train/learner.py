@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, json, random, sys, time
+import contextlib, json, random, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch
@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientAccumulation
 from fastai.metrics import AvgMetric
-from ..core import set_seed, get_device, provenance, atomic_write
+from ..core import set_seed, get_device, provenance, atomic_write, log
 from ..models import build_model, build_loss
 from ..models.checkpoint import write_checkpoint, load_checkpoint
 from ..data.build import build_data
@@ -51,12 +51,14 @@ class LossPart(AvgMetric):
         "The metric's column name, `loss_<part>`."
         return f"loss_{self.part}"
 
+# %% ../../nbs/train/21_learner.ipynb #08ba3948
 def uses_amp(recipe:Recipe, # the recipe (its `mixed_precision`)
              device, # a device or its name
             )->bool:
     "Whether a run trains in mixed precision: the recipe asks for it and the device is CUDA (CPU runs in fp32)."
     return get_device(device).type == "cuda" and recipe.mixed_precision
 
+# %% ../../nbs/train/21_learner.ipynb #89b67399
 def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch size, precision
                  train_ds, # the training dataset
                  valid_ds, # the held-out dataset
@@ -85,7 +87,6 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
         learn.add_cb(ChannelsLast())
     return learn
 
-
 # %% ../../nbs/train/21_learner.ipynb #0eef4fdf
 def rng_state(learn:Learner|None=None, # also keep the shuffling generators of this Learner's loaders
              )->dict:
@@ -96,6 +97,7 @@ def rng_state(learn:Learner|None=None, # also keep the shuffling generators of t
         st["dls"] = [getattr(dl, "dl", dl).rng.getstate() for dl in learn.dls.loaders]
     return st
 
+# %% ../../nbs/train/21_learner.ipynb #16c9446b
 def set_rng_state(st:dict, # what `rng_state` returned
                   learn:Learner|None=None, # restore the shuffling generators of this Learner's loaders too
                  ):
@@ -107,6 +109,7 @@ def set_rng_state(st:dict, # what `rng_state` returned
     if learn is not None and st.get("dls"):
         for dl, s in zip(learn.dls.loaders, st["dls"]): getattr(dl, "dl", dl).rng.setstate(s)
 
+# %% ../../nbs/train/21_learner.ipynb #a22a15c9
 def save_checkpoint(path, # destination file
                     learn:Learner, # the Learner being trained
                     meta:dict, # what the run is
@@ -165,6 +168,7 @@ class RunKeeper(Callback):
         self._sum += float(self.loss.detach()) * bs
         self._n += bs
 
+# %% ../../nbs/train/21_learner.ipynb #1344b094
 class StopAfter(Callback):
     "Stop training after `n` epochs of this fit (simulates a killed run in tests)."
     order = 70
@@ -177,6 +181,7 @@ class StopAfter(Callback):
         "Cancel the fit once `n` epochs are done."
         if self.epoch + 1 >= self.n: raise CancelFitException
 
+# %% ../../nbs/train/21_learner.ipynb #67afdd00
 def run_dir_for(out, # parent folder of run directories
                 recipe:Recipe, # the recipe (its name is the first folder)
                 fold:int|None, # the held-out fold; None: no fold ('all')
@@ -185,10 +190,7 @@ def run_dir_for(out, # parent folder of run directories
     "Where a run writes: out/<recipe>/fold<k>-seed<s> (or all-seed<s>)."
     return Path(out) / recipe.name / f"{'fold' + str(fold) if fold else 'all'}-seed{seed}"
 
-
 # %% ../../nbs/train/21_learner.ipynb #a9038d2d
-RUN_FILES = ("run.json", "history.csv", "best.pth")  # what a run writes before its first last.pth
-
 def check_recipe(r:Recipe, # the recipe about to be trained
                 )->Recipe:
     "Refuse a recipe whose numbers cannot train (before anything is written)."
@@ -203,16 +205,19 @@ def check_recipe(r:Recipe, # the recipe about to be trained
     if bad: raise ValueError(f"recipe {r.name!r} cannot train with {', '.join(bad)} (check --set)")
     return r
 
+# %% ../../nbs/train/21_learner.ipynb #5c7ef83c
+RUN_FILES = ("run.json", "history.csv", "best.pth")  # what a run writes before its first last.pth
+
 def _clear_unstarted(rd:Path, quiet:bool):
     "Remove what a run that stopped before its first checkpoint left in `rd`; refuse anything else."
     files = list(rd.iterdir())
     foreign = [p.name for p in files if p.name not in RUN_FILES and not (p.name.startswith(".") and p.suffix == ".tmp")]
     if foreign: raise ValueError(f"{rd} holds files that no run wrote ({', '.join(sorted(foreign)[:5])}); "
                                  "choose another --out or move them")
-    if files and not quiet: print(f"{rd}: a run that stopped before its first checkpoint; starting it afresh",
-                                  file=sys.stderr)
+    if files and not quiet: log.info(f"{rd}: a run that stopped before its first checkpoint; starting it afresh")
     for p in files: p.unlink()
 
+# %% ../../nbs/train/21_learner.ipynb #b8e03971
 def trim_history(path:Path, # a run's history.csv
                  upto:int, # the last epoch to keep
                 )->None:
@@ -221,6 +226,19 @@ def trim_history(path:Path, # a run's history.csv
     lines = path.read_text().splitlines()
     keep = lines[:1] + [l for l in lines[1:] if l and int(l.split(",", 1)[0]) <= upto]
     if keep != lines: atomic_write(path, "\n".join(keep) + "\n")
+
+# %% ../../nbs/train/21_learner.ipynb #64496a74
+def _patch_distributed_for_cpu():
+    "fastai's DistributedDL broadcasts shuffled indices through a CUDA tensor (for NCCL); on CPU (gloo) use a CPU one."
+    import fastai.distributed as fd  # patches Learner.distrib_ctx; needs accelerate
+    if getattr(fd.DistributedDL, "_m2s_cpu_patch", False): return
+    orig = fd.DistributedDL._broadcast
+    def _broadcast(self, t, rank):
+        if torch.cuda.is_available(): return orig(self, t, rank)
+        t = torch.LongTensor(t)
+        torch.distributed.broadcast(t, rank)
+        return t.tolist()
+    fd.DistributedDL._broadcast, fd.DistributedDL._m2s_cpu_patch = _broadcast, True
 
 # %% ../../nbs/train/21_learner.ipynb #77936967
 def train_run(recipe:Recipe|str, # a recipe or its name
@@ -272,7 +290,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT's next draw
         start, best = ck["epoch"], ck["meta"].get("best_score")
         trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
-        if not quiet: print(f"resuming {rd} after epoch {start}/{recipe.epochs}", file=sys.stderr)
+        if not quiet: log.info(f"resuming {rd} after epoch {start}/{recipe.epochs}")
     remaining = recipe.epochs - start
     if remaining <= 0: raise ValueError(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
     sched = ParamScheduler({"lr": offset(lr_schedule(recipe), start / recipe.epochs, remaining / recipe.epochs)})
@@ -300,16 +318,3 @@ def train_run(recipe:Recipe|str, # a recipe or its name
                    status="complete" if done >= recipe.epochs else "stopped", best_score=cbs[1].best)
     if main_proc: atomic_write(rd / "run.json", json.dumps(summary, indent=1, default=str))
     return summary
-
-def _patch_distributed_for_cpu():
-    "fastai's DistributedDL broadcasts shuffled indices through a CUDA tensor (for NCCL); on CPU (gloo) use a CPU one."
-    import fastai.distributed as fd  # patches Learner.distrib_ctx; needs accelerate
-    if getattr(fd.DistributedDL, "_m2s_cpu_patch", False): return
-    orig = fd.DistributedDL._broadcast
-    def _broadcast(self, t, rank):
-        if torch.cuda.is_available(): return orig(self, t, rank)
-        t = torch.LongTensor(t)
-        torch.distributed.broadcast(t, rank)
-        return t.tolist()
-    fd.DistributedDL._broadcast, fd.DistributedDL._m2s_cpu_patch = _broadcast, True
-

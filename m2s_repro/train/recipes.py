@@ -58,9 +58,12 @@ class Recipe:
 
 # %% ../../nbs/train/20_recipes.ipynb #7e5dd67a
 CPU_M2S = dict(backbone="lite0", pretrained=True, skip_channels=16, decoder_filters=(64, 32, 16), drop_path_rate=0.)
+
 CPU_MESORCH = dict(convnext="lite0", conv_pretrained=True)  # mesorch-small's CNN branch: ImageNet EfficientNet-Lite0
+
 _CPU_DATA = dict(size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, augment=True, data="synthetic", train_items=1600,
                  valid_items=200, synth_size=128)
+
 _MESORCH_CPU = dict(protocol="benco", warmup_epochs=.5, wd=.05, no_decay_bias_norm=True, **_CPU_DATA)
 
 _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profile's budget
@@ -83,7 +86,9 @@ _CPU = [  # the CPU recipes; each -mini recipe is its -cpu one at the mini profi
     Recipe("m2sformer-cpu-pvt", "m2sformer", dict(CPU_M2S, backbone="b0", pretrained=False), wd=1e-4, **_CPU_DATA,
            note="m2sformer-cpu with the released encoder family (PVT-v2-B0) from scratch"),
 ]
+
 _MINI = dict(epochs=4, train_items=400, valid_items=100)
+
 _MESORCH_PAPER = Recipe("mesorch-paper", "mesorch", dict(conv_pretrained=True), protocol="benco", size=512, bs=12,
                         accum=2, epochs=150, final_lr=5e-7, warmup_epochs=2, wd=.05, no_decay_bias_norm=True,
                         mixed_precision=False, augment="benco", data="protocol-cat",
@@ -116,6 +121,7 @@ RECIPES = {r.name: r for r in [
            synth_size=64, num_workers=0, note="code path check only: numbers mean nothing"),
 ]}
 
+# %% ../../nbs/train/20_recipes.ipynb #eaf9c74f
 REHEARSALS = {"full": dict(epochs=2, bs=2, per_set=1),  # a rehearsal's budgets; all else stays the recipe's
               "quick": dict(epochs=1, bs=2, per_set=1)}  # CI's cut-down
 
@@ -128,6 +134,7 @@ def rehearsal(recipe:Recipe, # a recipe (normally a paper one)
     return recipe.with_(epochs=e, bs=min(recipe.bs, b["bs"]), per_set=min(recipe.per_set, b["per_set"]),
                         warmup_epochs=recipe.warmup_epochs * e / recipe.epochs)
 
+# %% ../../nbs/train/20_recipes.ipynb #76d598bb
 LOCAL_WEIGHTS = {  # Mesorch option (and `Context` field): the file it names
     "mit_weights": "SegFormer's ImageNet mit_b3.pth, for a full-size MiT-B3 Transformer branch",
     "noiseprint_weights": "TruFor's NoisePrint++ weights, for the NoisePrint++ extractor"}
@@ -142,6 +149,7 @@ def local_weight_files(r:Recipe, # a recipe
                 noiseprint_weights=cfg.extractor == "noiseprint")
     return [k for k in LOCAL_WEIGHTS if uses[k]]
 
+# %% ../../nbs/train/20_recipes.ipynb #5889ef89
 def with_local_weights(r:Recipe, # a recipe
                        ctx:Context|None=None, # its files (`reproduce --mit-weights / --noiseprint-weights`)
                       )->Recipe:
@@ -150,6 +158,7 @@ def with_local_weights(r:Recipe, # a recipe
     add = {k: getattr(ctx, k) for k in local_weight_files(r) if getattr(ctx, k) and r.model_options.get(k) is None}
     return r.with_(model_options={**r.model_options, **add}) if add else r
 
+# %% ../../nbs/train/20_recipes.ipynb #c01fc227
 def get_recipe(name:str, # a key of `RECIPES`
                ctx:Context|None=None, # the command's settings: local weight files, a rehearsal's budget
                **overrides, # Recipe fields to change, e.g. epochs=3
@@ -162,6 +171,7 @@ def get_recipe(name:str, # a key of `RECIPES`
         raise ValueError(f"rehearsal {ctx.rehearse!r}: use one of {sorted(REHEARSALS)}")
     return rehearsal(r, ctx.rehearse) if ctx.rehearse else r
 
+# %% ../../nbs/train/20_recipes.ipynb #c3c8bfb5
 def _family(model:str)->str: return model.split("-")[0]
 
 def recipe_for(spec:str, # 'recipe' or 'recipe@model'
@@ -179,7 +189,7 @@ def recipe_for(spec:str, # 'recipe' or 'recipe@model'
                          f"whose options do not fit {model!r}; use a {_family(model)} recipe")
     return get_recipe(name, ctx, model=model).with_(name=spec)  # the files its model reads (`with_local_weights`)
 
-# %% ../../nbs/train/20_recipes.ipynb #eaf9c74f
+# %% ../../nbs/train/20_recipes.ipynb #ab1abd47
 def param_groups(model:torch.nn.Module, # the model to train
                  no_decay_bias_norm:bool, # put biases and 1-D tensors in a group without weight decay
                 )->list[list]:
@@ -190,6 +200,7 @@ def param_groups(model:torch.nn.Module, # the model to train
         (nodec if no_decay_bias_norm and (p.ndim <= 1 or n.endswith(".bias")) else dec).append(p)
     return [dec, nodec]
 
+# %% ../../nbs/train/20_recipes.ipynb #9c73b6f8
 def adamw(recipe:Recipe, # supplies the weight decay of the first group
          ):
     "A fastai `opt_func` building torch's AdamW with the recipe's per-group weight decay."
@@ -199,6 +210,7 @@ def adamw(recipe:Recipe, # supplies the weight decay of the first group
         return OptimWrapper(groups, torch.optim.AdamW, lr=lr)
     return opt_func
 
+# %% ../../nbs/train/20_recipes.ipynb #174ff044
 def lr_schedule(recipe:Recipe, # supplies lr, final_lr, warmup_epochs and epochs
                ):
     "The recipe's learning rate as a function of the fraction of training done (0..1)."
@@ -206,6 +218,7 @@ def lr_schedule(recipe:Recipe, # supplies lr, final_lr, warmup_epochs and epochs
     cos = SchedCos(recipe.lr, recipe.final_lr)
     return combine_scheds([w, 1 - w], [SchedLin(0., recipe.lr), cos]) if w > 0 else cos
 
+# %% ../../nbs/train/20_recipes.ipynb #56391338
 def offset(sched, # a schedule of the fraction of the whole run
            start:float, # fraction of the whole run done when this run starts
            span:float, # fraction of the whole run this run covers
