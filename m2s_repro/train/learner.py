@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientAccumulation
 from fastai.metrics import AvgMetric
-from ..core import set_seed, get_device, provenance, atomic_write, log
+from ..core import set_seed, get_device, provenance, atomic_write, log, hold_folder, LOCK_FILE
 from ..models import build_model, build_loss
 from ..models.checkpoint import write_checkpoint, load_checkpoint
 from ..data.build import build_data
@@ -196,7 +196,7 @@ def check_recipe(r:Recipe, # the recipe about to be trained
     "Refuse a recipe whose numbers cannot train (before anything is written)."
     bad = [f"{k}={getattr(r, k)!r}" for k in ("bs", "accum", "epochs", "size") if getattr(r, k) < 1]
     bad += [f"{k}={getattr(r, k)!r}" for k in ("lr",) if not getattr(r, k) > 0]
-    bad += [f"{k}={getattr(r, k)!r}" for k in ("final_lr", "wd", "warmup_epochs") if getattr(r, k) < 0]
+    bad += [f"{k}={getattr(r, k)!r}" for k in ("final_lr", "wd", "warmup_epochs", "num_workers") if getattr(r, k) < 0]
     if r.data == "synthetic":
         bad += [f"{k}={getattr(r, k)!r}" for k in ("train_items", "valid_items") if getattr(r, k) < 1]
     if r.size % 32: bad.append(f"size={r.size} (must be a multiple of 32)")
@@ -210,7 +210,7 @@ RUN_FILES = ("run.json", "history.csv", "best.pth")  # what a run writes before 
 
 def _clear_unstarted(rd:Path, quiet:bool):
     "Remove what a run that stopped before its first checkpoint left in `rd`; refuse anything else."
-    files = list(rd.iterdir())
+    files = [p for p in rd.iterdir() if p.name != LOCK_FILE] if rd.is_dir() else []  # the lock is this process's
     foreign = [p.name for p in files if p.name not in RUN_FILES and not (p.name.startswith(".") and p.suffix == ".tmp")]
     if foreign: raise ValueError(f"{rd} holds files that no run wrote ({', '.join(sorted(foreign)[:5])}); "
                                  "choose another --out or move them")
@@ -240,6 +240,25 @@ def _patch_distributed_for_cpu():
         return t.tolist()
     fd.DistributedDL._broadcast, fd.DistributedDL._m2s_cpu_patch = _broadcast, True
 
+# %% ../../nbs/train/21_learner.ipynb #c21aa001
+def _already_held(rd:Path)->ValueError:
+    return ValueError(f"{rd} already holds a run; add --resume to continue it, or choose another --out/--seed")
+
+def _difference(old, new)->str:
+    "What changed between two settings, field by field for dicts ('lr 0.001 vs 0.5'), else both values."
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+        return "; ".join(f"{k} {old.get(k)!r} vs {new.get(k)!r}" for k in keys)
+    return f"{old!r} vs {new!r}"
+
+def _record_stop(rd:Path, meta:dict, e:BaseException)->None:
+    "Say in run.json how a run stopped, as far as the disk lets us (a full disk may refuse this write too)."
+    first = (rd / "last.pth").exists()
+    status = ("interrupted" if first else "interrupted before its first checkpoint") \
+        if isinstance(e, KeyboardInterrupt) else f"failed: {type(e).__name__}: {str(e)[:300]}"
+    try: atomic_write(rd / "run.json", json.dumps(dict(meta, status=status), indent=1, default=str))
+    except OSError: pass
+
 # %% ../../nbs/train/21_learner.ipynb #77936967
 def train_run(recipe:Recipe|str, # a recipe or its name
               out="runs", # parent folder of run directories
@@ -261,60 +280,58 @@ def train_run(recipe:Recipe|str, # a recipe or its name
     check_recipe(recipe)
     rd = run_dir_for(out, recipe, fold, seed)
     last = rd / "last.pth"
-    if rd.exists() and not last.exists(): _clear_unstarted(rd, quiet)
-    if last.exists() and not resume:
-        raise ValueError(f"{rd} already holds a run; pass resume=True (--resume) to continue it, "
-                         "or choose another --out/--seed")
-    resume = resume and last.exists()  # nothing checkpointed yet: start the run afresh
+    if last.exists() and not resume: raise _already_held(rd)  # before any work; checked again under the lock
     tr, va, data = build_data(recipe, fold, data_root, dataset, folds_file, seed=seed, on_bad=on_bad)
     learn = make_learner(recipe, tr, va, device, seed, model_options)
-    rd.mkdir(parents=True, exist_ok=True)
-    opts = {**recipe.model_options, **(model_options or {})}  # what make_learner built the model with
-    meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=opts, fold=fold, seed=seed, data=data,
-                amp=uses_amp(recipe, device),
-                provenance=provenance(seed, dict(recipe=recipe.name, fold=fold)))
-    start, best = 0, None
-    learn.create_opt()
-    if resume:
-        ck = load_checkpoint(last, recipe.model)
-        old = ck["meta"]
-        for key in ("recipe", "fold", "seed", "model_options"):
-            if old[key] != meta[key]:
-                raise ValueError(f"{last}: {key} differs from this run ({old[key]!r} vs {meta[key]!r}); "
-                                 "resume with the same settings")
-        if old["data"].get("fingerprint") != data.get("fingerprint"):
-            raise ValueError(f"{last}: the training data changed since the checkpoint")
-        learn.model.load_state_dict(ck["model"])
-        learn.opt.load_state_dict(ck["opt"])
-        set_rng_state(ck["rng"], learn)
-        if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT's next draw
-        start, best = ck["epoch"], ck["meta"].get("best_score")
-        trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
-        if not quiet: log.info(f"resuming {rd} after epoch {start}/{recipe.epochs}")
-    remaining = recipe.epochs - start
-    if remaining <= 0: raise ValueError(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
-    sched = ParamScheduler({"lr": offset(lr_schedule(recipe), start / recipe.epochs, remaining / recipe.epochs)})
-    cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor), *(extra_cbs or [])]
     from fastai.torch_core import rank_distrib
-    main_proc = rank_distrib() == 0  # only one process of a data-parallel run writes files
-    if main_proc: atomic_write(rd / "run.json", json.dumps(dict(meta, status="running"), indent=1, default=str))
-    t0 = time.perf_counter()
-    if distributed:
-        _patch_distributed_for_cpu()
-        ctx = learn.distrib_ctx(sync_bn=False, cpu=learn.dls.device.type == "cpu")
-    else: ctx = contextlib.nullcontext()
-    try:
-        with ctx:
-            if quiet:
-                with learn.no_bar(), learn.no_logging(): learn.fit(remaining, cbs=cbs)
-            else: learn.fit(remaining, cbs=cbs)
-    except KeyboardInterrupt:
-        if main_proc:
-            status = "interrupted" if (rd / "last.pth").exists() else "interrupted before its first checkpoint"
-            atomic_write(rd / "run.json", json.dumps(dict(meta, status=status), indent=1, default=str))
-        raise
-    done = start + cbs[1].done  # counted by the callback: rank 1 must not read a history rank 0 may still be writing
-    summary = dict(meta, run_dir=str(rd), epochs_done=done, seconds=time.perf_counter() - t0,
-                   status="complete" if done >= recipe.epochs else "stopped", best_score=cbs[1].best)
-    if main_proc: atomic_write(rd / "run.json", json.dumps(summary, indent=1, default=str))
+    main_proc = rank_distrib() == 0  # only one process of a data-parallel run writes files (and holds the folder)
+    # one process at a time in a run folder: a second train of the same run stops here, naming the first
+    with hold_folder(rd, "train") if main_proc else contextlib.nullcontext():
+        if main_proc and not last.exists(): _clear_unstarted(rd, quiet)
+        if last.exists() and not resume: raise _already_held(rd)  # its twin finished while this one built its data
+        resume = resume and last.exists()  # nothing checkpointed yet: start the run afresh
+        opts = {**recipe.model_options, **(model_options or {})}  # what make_learner built the model with
+        meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=opts, fold=fold, seed=seed, data=data,
+                    amp=uses_amp(recipe, device),
+                    provenance=provenance(seed, dict(recipe=recipe.name, fold=fold)))
+        start, best = 0, None
+        learn.create_opt()
+        if resume:
+            ck = load_checkpoint(last, recipe.model)
+            old = ck["meta"]
+            for key in ("recipe", "fold", "seed", "model_options"):
+                if old[key] != meta[key]:
+                    raise ValueError(f"{last}: {key} differs from this run ({_difference(old[key], meta[key])}); "
+                                     "resume with the same settings")
+            if old["data"].get("fingerprint") != data.get("fingerprint"):
+                raise ValueError(f"{last}: the training data changed since the checkpoint")
+            learn.model.load_state_dict(ck["model"])
+            learn.opt.load_state_dict(ck["opt"])
+            set_rng_state(ck["rng"], learn)
+            if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT's next draw
+            start, best = ck["epoch"], ck["meta"].get("best_score")
+            trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
+            if not quiet: log.info(f"resuming {rd} after epoch {start}/{recipe.epochs}")
+        remaining = recipe.epochs - start
+        if remaining <= 0: raise ValueError(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
+        sched = ParamScheduler({"lr": offset(lr_schedule(recipe), start / recipe.epochs, remaining / recipe.epochs)})
+        cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor), *(extra_cbs or [])]
+        if main_proc: atomic_write(rd / "run.json", json.dumps(dict(meta, status="running"), indent=1, default=str))
+        t0 = time.perf_counter()
+        if distributed:
+            _patch_distributed_for_cpu()
+            ctx = learn.distrib_ctx(sync_bn=False, cpu=learn.dls.device.type == "cpu")
+        else: ctx = contextlib.nullcontext()
+        try:
+            with ctx:
+                if quiet:
+                    with learn.no_bar(), learn.no_logging(): learn.fit(remaining, cbs=cbs)
+                else: learn.fit(remaining, cbs=cbs)
+        except BaseException as e:  # interrupted, or failed (a full disk, out of memory): run.json says which
+            if main_proc: _record_stop(rd, meta, e)
+            raise
+        done = start + cbs[1].done  # counted by the callback: rank 1 must not read a history rank 0 may still write
+        summary = dict(meta, run_dir=str(rd), epochs_done=done, seconds=time.perf_counter() - t0,
+                       status="complete" if done >= recipe.epochs else "stopped", best_score=cbs[1].best)
+        if main_proc: atomic_write(rd / "run.json", json.dumps(summary, indent=1, default=str))
     return summary
