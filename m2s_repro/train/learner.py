@@ -255,7 +255,7 @@ def _record_stop(rd:Path, meta:dict, e:BaseException)->None:
     "Say in run.json how a run stopped, as far as the disk lets us (a full disk may refuse this write too)."
     first = (rd / "last.pth").exists()
     status = ("interrupted" if first else "interrupted before its first checkpoint") \
-        if isinstance(e, KeyboardInterrupt) else f"failed: {type(e).__name__}: {str(e)[:300]}"
+        if isinstance(e, KeyboardInterrupt) else f"failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
     try: atomic_write(rd / "run.json", json.dumps(dict(meta, status=status), indent=1, default=str))
     except OSError: pass
 
