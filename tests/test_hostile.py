@@ -261,3 +261,44 @@ def test_predict_never_changes_a_file_it_did_not_write(tmp_path, smoke_ck):
         assert r.returncode == 0, r.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["c8_0_mask.png", "c8_0_overlay.png", "c8_0_prob.png",
                                                       "predictions.json"]
+
+
+def test_reproduce_paper_without_data_root_writes_nothing(tmp_path):
+    out = tmp_path / "results"
+    one_line_error(run_cli("reproduce", "--profile", "paper", "--out", str(out)), 2,
+                   "--profile paper:", "give --data-root", "(or --tables efficiency released)")
+    assert not out.exists()
+
+
+def test_two_trains_on_one_run(tmp_path):
+    "Two concurrent trains of one run: exactly one trains, the other exits 1 at once naming the first's process."
+    import subprocess, sys, time
+    cmd = [sys.executable, "-m", "m2s_repro", "train", "--recipe", "smoke", "--out", str(tmp_path), "--device", "cpu"]
+    first = subprocess.Popen(cmd + ["--epochs", "40"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lock = tmp_path / "smoke" / "fold1-seed0" / ".lock"
+    for _ in range(600):  # until the first holds the run (it writes its process id into the lock file)
+        if lock.exists() and lock.read_text().startswith("process"): break
+        time.sleep(0.1)
+    second = run_cli("train", "--recipe", "smoke", "--out", str(tmp_path), "--device", "cpu", "--epochs", "40")
+    out, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err[-2000:]
+    one_line_error(second, 1, "is in use by process", str(first.pid))
+    history = (tmp_path / "smoke" / "fold1-seed0" / "history.csv").read_text().splitlines()
+    assert [l.split(",")[0] for l in history[1:]] == [str(e) for e in range(1, 41)], history
+
+
+def test_a_killed_run_resumes_at_once(tmp_path):
+    "SIGKILL while holding the run's lock: --resume works at once (the kernel dropped the lock)."
+    import signal, subprocess, sys, time
+    cmd = [sys.executable, "-m", "m2s_repro", "train", "--recipe", "smoke", "--out", str(tmp_path), "--device", "cpu",
+           "--epochs", "40"]
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    last = tmp_path / "smoke" / "fold1-seed0" / "last.pth"
+    for _ in range(1200):
+        if last.exists(): break
+        time.sleep(0.1)
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    r = run_cli("train", "--recipe", "smoke", "--out", str(tmp_path), "--device", "cpu", "--epochs", "40", "--resume",
+                timeout=600)
+    assert r.returncode == 0 and "complete: 40/40 epochs" in r.stdout, r.stderr[-2000:]

@@ -6,7 +6,7 @@
 from __future__ import annotations
 import errno, json, sys, time
 from pathlib import Path
-from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context, log
+from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context, log, hold_folder
 from dataclasses import replace
 from .plan import TABLES, tables_dir, table_names
 
@@ -160,40 +160,46 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                           if getattr(ctx, k) is not None})
     if weights is not None and not Path(weights).is_dir():
         raise FileNotFoundError(errno.ENOENT, "--weights is not a folder", str(weights))
+    missing = {t: m for t, m in missing_data(names, profile, data_root).items() if m}
+    if missing and data_root is None:  # a wrong command line: said before anything is written
+        others = [t for t in names if t not in missing]
+        raise ValueError(f"--profile {profile}: {', '.join(missing)} read real data sets: give --data-root, the folder "
+                         "holding them" + (f" (or --tables {' '.join(others)})" if others else ""))
+    if missing and len(missing) == len(names):  # nothing could run
+        sets = sorted({d for m in missing.values() for d in m})
+        raise FileNotFoundError(errno.ENOENT, f"no table can run: data sets missing ({', '.join(sets)}; see "
+                                "`m2s-repro datasets list`) under", str(data_root))
     out = Path(out)
-    check_results_folder(out)
-    out.mkdir(parents=True, exist_ok=True)
-    status = {}
-    missing = missing_data(names, profile, data_root)
-    for t, m in missing.items():
-        if m:
+    check_results_folder(out)  # before the lock, which makes the folder: a file there, or someone's files, stop here
+    with hold_folder(out, "reproduce"):  # one reproduce per results folder; checked again once held
+        check_results_folder(out)
+        status = {}
+        for t, m in missing.items():
             error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
             status[t] = dict(status="skipped", error=error)
             log.warning(f"[{t}] skipped: {status[t]['error']}")
-    for k, t in enumerate(names):
-        if t in status: continue
-        tout = out / t
-        if resume and _is_current(tout, profile):
-            status[t] = dict(status="ok", resumed=True)
-            log.info(f"[{t}] up to date, skipped")
-            continue
-        params = table_params(t, profile, out, data_root, runs, weights, ctx, overrides.get(t))
-        tout.mkdir(parents=True, exist_ok=True)
-        t0 = time.perf_counter()
-        log.info(f"[{k + 1}/{len(names)}] {t} ({profile}) ...")
-        nb = TABLES[t].notebook
-        try:
-            pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
-                                kernel_name="python3", progress_bar=progress, log_output=False,
-                                # the notebooks' own progress lines (training runs, evaluation)
-                                stderr_file=sys.stderr if progress else None)
-            status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
-            if ctx.rehearse: status[t]["rehearsal"] = True
-        except Exception as e:  # one failing table must not stop the others
-            status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
-                             error=notebook_error(e)[:500])
-            log.warning(f"[{t}] FAILED: {status[t]['error']}")
-    write_index(out, profile, status)
-    if status and all(s["status"] == "skipped" for s in status.values()):
-        raise JobFailed(f"no table ran: every table misses data sets under {data_root} (listed above)")
+        for k, t in enumerate(names):
+            if t in status: continue
+            tout = out / t
+            if resume and _is_current(tout, profile):
+                status[t] = dict(status="ok", resumed=True)
+                log.info(f"[{t}] up to date, skipped")
+                continue
+            params = table_params(t, profile, out, data_root, runs, weights, ctx, overrides.get(t))
+            tout.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            log.info(f"[{k + 1}/{len(names)}] {t} ({profile}) ...")
+            nb = TABLES[t].notebook
+            try:
+                pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
+                                    kernel_name="python3", progress_bar=progress, log_output=False,
+                                    # the notebooks' own progress lines (training runs, evaluation)
+                                    stderr_file=sys.stderr if progress else None)
+                status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
+                if ctx.rehearse: status[t]["rehearsal"] = True
+            except Exception as e:  # one failing table must not stop the others
+                status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
+                                 error=notebook_error(e)[:500])
+                log.warning(f"[{t}] FAILED: {status[t]['error']}")
+        write_index(out, profile, status)
     return status

@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.schedule import ParamScheduler
 from fastai.callback.training import GradientAccumulation
 from fastai.metrics import AvgMetric
-from ..core import set_seed, get_device, provenance, atomic_write, log, hold_folder, LOCK_FILE
+from ..core import set_seed, get_device, provenance, atomic_write, log, hold_folder, check_free, LOCK_FILE
 from ..models import build_model, build_loss
 from ..models.checkpoint import write_checkpoint, load_checkpoint
 from ..data.build import build_data
@@ -280,6 +280,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
     check_recipe(recipe)
     rd = run_dir_for(out, recipe, fold, seed)
     last = rd / "last.pth"
+    check_free(rd, "train")  # a run another process is training: say so, not that it exists
     if last.exists() and not resume: raise _already_held(rd)  # before any work; checked again under the lock
     tr, va, data = build_data(recipe, fold, data_root, dataset, folds_file, seed=seed, on_bad=on_bad)
     learn = make_learner(recipe, tr, va, device, seed, model_options)
