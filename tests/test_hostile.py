@@ -302,3 +302,17 @@ def test_a_killed_run_resumes_at_once(tmp_path):
     r = run_cli("train", "--recipe", "smoke", "--out", str(tmp_path), "--device", "cpu", "--epochs", "40", "--resume",
                 timeout=600)
     assert r.returncode == 0 and "complete: 40/40 epochs" in r.stdout, r.stderr[-2000:]
+
+
+def test_an_image_saved_twice_counts_once(tmp_path):
+    "CASIA v1 with X.jpg and X.png beside one mask X_gt.png: one record, and datasets check says which was left out."
+    import shutil
+    tree = tmp_path / "c1"
+    assert run_cli("datasets", "fake", "--dataset", "casiav1", "--out", str(tree)).returncode == 0
+    before = json.loads(run_cli("datasets", "check", "--data-root", str(tree), "--no-decode", "--json").stdout)[0]
+    x = sorted(p for p in tree.rglob("Sp_*") if p.suffix == ".jpg")[0]
+    shutil.copy(x, x.with_suffix(".png"))
+    r = run_cli("datasets", "check", "--data-root", str(tree), "--no-decode")
+    assert r.returncode == 0 and f"{x.stem}.png (twin of {x.name})" in r.stdout, r.stdout[-2000:]
+    after = json.loads(run_cli("datasets", "check", "--data-root", str(tree), "--no-decode", "--json").stdout)[0]
+    assert after["counts"] == before["counts"]

@@ -524,6 +524,22 @@ def find_datasets(data_root, # a folder whose sub-folders are data sets
         if len(names) == 1: out.setdefault(names[0], d)
     return out
 
+# %% ../../nbs/data/07a_datasets.ipynb #54dada02
+def _drop_twins(s:Scan)->Scan:
+    "Keep one record per image folder and file stem; a note names the twins left out."
+    seen, keep, twins = {}, [], []
+    for r in s.records:
+        key = (str(Path(r.image).parent), Path(r.image).stem)
+        if key in seen: twins.append(f"{Path(r.image).name} (twin of {Path(seen[key]).name})")
+        else:
+            seen[key] = r.image
+            keep.append(r)
+    if twins:
+        s.records = keep
+        s.notes.append(f"left out {len(twins)} image(s) saved twice under one name, which would count twice: "
+                       + ", ".join(twins[:5]) + (", ..." if len(twins) > 5 else ""))
+    return s
+
 # %% ../../nbs/data/07a_datasets.ipynb #54dada33
 def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
          dataset:str|None=None, # an adapter name or alias; None: recognise the layout
@@ -548,6 +564,7 @@ def scan(root, # a data set's folder (or an IMDL-BenCo JSON list)
     if key is None: raise ValueError(f"Unknown data set {dataset!r}; known: {', '.join(ADAPTERS)}")
     s = ADAPTERS[key].read(root, **options)
     if note: s.notes.insert(0, note)
+    _drop_twins(s)
     if not s.records and not s.missing:
         raise DataError(root, f"no images found for {key} (expected: {ADAPTERS[key].doc})")
     return s
