@@ -10,7 +10,7 @@ from importlib.util import find_spec
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote
 import nbformat
-from ..core import repo_root
+from ..core import repo_root, claim_output, clear_own, save_json
 try:
     from nbconvert import HTMLExporter, TemplateExporter
     from nbconvert.filters import Highlight2HTML
@@ -20,9 +20,9 @@ except ImportError as e:  # both come with the dev extras (jupyterlab brings nbc
                       "pip install -e '.[dev]'") from e
 
 # %% auto #0
-__all__ = ['SECTIONS', 'nbs_path', 'docs_nbs', 'nb_section', 'sidebar_sections', 'sidebar_yml', 'write_sidebar', 'html_name',
-           'public_defs', 'prep_nb', 'committed_page', 'check_links', 'nb_title', 'build_offline_docs', 'chromium',
-           'screenshot']
+__all__ = ['SECTIONS', 'SITE_FILES', 'nbs_path', 'docs_nbs', 'nb_section', 'sidebar_sections', 'sidebar_yml', 'write_sidebar',
+           'html_name', 'public_defs', 'prep_nb', 'committed_page', 'check_links', 'nb_title', 'build_offline_docs',
+           'chromium', 'screenshot']
 
 # %% ../../nbs/report/42_docs.ipynb #f77c8c22
 def nbs_path(nbs_dir=None, # the notebooks folder; None: `nbs/` of the source checkout
@@ -426,6 +426,17 @@ def _links(nbs:dict)->dict:
             for name, *_ in public_defs(c.source): defs.setdefault(name, set()).add(f"{html_name(r)}#{name}")
     return {**{n: t.pop() for n, t in defs.items() if len(t) == 1}, **links}
 
+# %% ../../nbs/report/42_docs.ipynb #42c1a001
+SITE_FILES = "_site_files.json"  # what `build_offline_docs` wrote at the top of its folder
+
+def _claim_site(out:Path)->None:
+    "Refuse a folder holding anything but an earlier site of ours; remove that earlier site (no stale pages)."
+    try: rec = json.loads((out/SITE_FILES).read_text())
+    except (OSError, ValueError): rec = {}
+    own = tuple(rec.get("files", ())) if isinstance(rec, dict) and rec.get("command") == "m2s-repro docs" else ()
+    claim_output(out, (SITE_FILES, *own))
+    clear_own(out, (SITE_FILES, *own))
+
 # %% ../../nbs/report/42_docs.ipynb #37abd782
 _re_nb_ref = re.compile(r"\d\d[a-z]?_\w+")
 
@@ -438,6 +449,7 @@ def build_offline_docs(out_dir, # folder the site is written to
     rels = docs_nbs(root)
     if "index.ipynb" not in rels:
         raise FileNotFoundError(f"{root/'index.ipynb'} is missing: it is the home page")
+    _claim_site(out)
     out.mkdir(parents=True, exist_ok=True)
     nbs = {r: committed_page(r, nbformat.read(root/r, as_version=4), root.parent/"results") for r in rels}
     if execute:  # a table's committed run (papermill's) is shown as it ran, not run again
@@ -471,6 +483,7 @@ def build_offline_docs(out_dir, # folder the site is written to
             f.parent.mkdir(parents=True, exist_ok=True)
             f.write_bytes(data if isinstance(data, bytes) else data.encode())
         _copy_assets(body, page, root, out)
+    save_json(out/SITE_FILES, dict(command="m2s-repro docs", files=sorted(p.name for p in out.iterdir())))
     return dict(out_dir=str(out), pages=[html_name(r) for r in rels], broken=check_links(out),
                 stale_refs=[(p, n[0]) for p, n in stale], seconds=round(time.time() - t0, 1))
 
