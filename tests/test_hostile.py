@@ -54,6 +54,7 @@ def user_folder(tmp_path):
     (["--fold", "99"], ["--fold must be 1..5"]),
     (["--fold", "0"], ["--fold must be 1..5"]),
     (["--epochs", "-1"], ["--epochs"]),
+    (["--set", "num_workers=-1"], ["num_workers=-1"]),
     (["--device", "tpu"], ["--device"]),
 ])
 def test_train_rejects_bad_options_before_writing(tmp_path, args, fragments):

@@ -302,8 +302,11 @@ def train_run(recipe:Recipe|str, # a recipe or its name
             old = ck["meta"]
             for key in ("recipe", "fold", "seed", "model_options"):
                 if old[key] != meta[key]:
-                    raise ValueError(f"{last}: {key} differs from this run ({_difference(old[key], meta[key])}); "
-                                     "resume with the same settings")
+                    why = _difference(old[key], meta[key])
+                    if why.startswith("epochs ") and ";" not in why:  # only the length: say why it cannot grow
+                        raise ValueError(f"{last}: {why}: a run's learning-rate schedule spans its epochs, so a run "
+                                         "cannot be extended; train a new one (another --out or --seed)")
+                    raise ValueError(f"{last}: {key} differs from this run ({why}); resume with the same settings")
             if old["data"].get("fingerprint") != data.get("fingerprint"):
                 raise ValueError(f"{last}: the training data changed since the checkpoint")
             learn.model.load_state_dict(ck["model"])
