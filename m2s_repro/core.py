@@ -284,8 +284,10 @@ class _StderrHandler(logging.StreamHandler):
 def log_to_stderr(level:int=logging.INFO, # the lowest level shown
                  )->logging.Logger:
     "Show the package's status lines (bare messages) on stderr; idempotent. Called once at import."
-    if not any(isinstance(h, _StderrHandler) for h in log.handlers):
+    # by name, not class: a process that runs this notebook too (nbdev_test's workers) makes a second class of it
+    if not any(h.get_name() == "m2s_repro-stderr" for h in log.handlers):
         h = _StderrHandler()
+        h.set_name("m2s_repro-stderr")
         h.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(h)
     log.setLevel(level)

@@ -143,8 +143,9 @@ def model_from_checkpoint(path, # the checkpoint file (ours, or one of the autho
     model = build_model(meta["model"], **without_downloads(meta.get("model_options", {})))
     try: model.load_state_dict(ck["model"], strict=True)
     except RuntimeError as e:
+        first = " ".join(str(e).split())  # PyTorch's report spans lines: one line, the first mismatches
         raise ValueError(f"{path}: weights do not fit {meta['model']} with options {meta.get('model_options')}: "
-                         f"{str(e)[:300]}") from None
+                         f"{first[:300]}") from None
     return model.to(get_device(device)).eval(), meta
 
 # %% ../../nbs/models/18_checkpoint.ipynb #c78984a6
