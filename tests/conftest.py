@@ -1,10 +1,20 @@
 """Shared helpers for the command-line and integration tests (the notebooks test the library itself)."""
-import os, subprocess, sys
+import os, shutil, subprocess, sys
 from types import SimpleNamespace
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def module_tmp(tmp_path_factory, request):
+    """A folder for files that one test module's tests share, removed when the module is done: its checkpoints
+    (a paper-size Mesorch run keeps 0.7 GB) would otherwise stay until the session ends. Each test's own `tmp_path`
+    goes when the test passes (`tmp_path_retention_policy` in pyproject.toml)."""
+    d = tmp_path_factory.mktemp(request.module.__name__.rpartition(".")[2])
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
 
 
 def run_cli(*args, env=None, timeout=120):

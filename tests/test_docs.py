@@ -9,8 +9,9 @@ NBS = ROOT / "nbs"
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
-    out = tmp_path_factory.mktemp("site")
+def site(module_tmp):
+    out = module_tmp / "site"
+    out.mkdir()
     return out, docs.build_offline_docs(out, NBS)
 
 

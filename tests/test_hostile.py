@@ -27,9 +27,9 @@ def one_line_error(r, code: int, *fragments: str):
 
 
 @pytest.fixture(scope="module")
-def smoke_ck(tmp_path_factory):
+def smoke_ck(module_tmp):
     "A trained smoke checkpoint (one short run shared by the cases that need a model)."
-    out = tmp_path_factory.mktemp("runs")
+    out = module_tmp / "runs"
     r = run_cli("train", "--recipe", "smoke", "--out", str(out), "--device", "cpu", timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     return out / "smoke" / "fold1-seed0" / "best.pth"

@@ -11,8 +11,8 @@ import pandas as pd, pytest
 
 
 @pytest.fixture(scope="module")
-def rehearsal(tmp_path_factory):
-    d = tmp_path_factory.mktemp("rehearsal")
+def rehearsal(module_tmp):
+    d = module_tmp
     env = dict(os.environ, M2S_DEVICE="cpu", OMP_NUM_THREADS="2")
     r = subprocess.run([sys.executable, "-m", "m2s_repro", "reproduce", "--profile", "paper", "--rehearse", "--quick",
                         "--out", str(d / "results"), "--runs", str(d / "runs")], cwd=d, env=env,

@@ -23,8 +23,8 @@ def run(*args, cwd):
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    d = tmp_path_factory.mktemp("released")
+def files(module_tmp):
+    d = module_tmp
     torch.save({"model_state_dict": released_state("m2sformer-S3"), "current_epoch": 100},
                d / "model_weight_EPOCH100_fold2.pth.tar")
     torch.save({"model": released_state("mesorch-p"), "epoch": 118, "args": argparse.Namespace(lr=1e-4)},

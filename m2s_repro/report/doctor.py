@@ -15,7 +15,7 @@ from ..core import Context
 from .plan import TABLES, plan as plan_runs, hub_starts, table_names
 
 # %% auto #0
-__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_rows', 'memory_rows', 'doctor']
+__all__ = ['device_rows', 'needed_datasets', 'data_rows', 'weight_rows', 'disk_need', 'disk_rows', 'memory_rows', 'doctor']
 
 # %% ../../nbs/report/46_doctor.ipynb #76440a09
 def _row(check:str, status:str, detail:str)->dict: return dict(check=check, status=status, detail=detail)
@@ -166,24 +166,31 @@ def weight_rows(tables:list, # keys of `reproduce.TABLES`
     return rows
 
 # %% ../../nbs/report/46_doctor.ipynb #b03a6275
+def disk_need(sizes:dict, # {recipe name: (parameters of its model, number of runs)}
+             )->int:
+    "Bytes the runs need: 8 per parameter that each finished run keeps, and 20 more for the largest while it trains."
+    return 8 * sum(p * n for p, n in sizes.values()) + 20 * max((p for p, n in sizes.values() if n), default=0)
+
+# %% ../../nbs/report/46_doctor.ipynb #b03a6275
 def disk_rows(runs_dir, # where the training runs go
               n_runs:dict, # {recipe name: number of runs}
              )->list:
-    "Free space where the runs go against ~16 bytes per parameter per run (best.pth + last.pth with AdamW's moments)."
+    "Free space where the runs go against what they keep (`disk_need`)."
     p = Path(runs_dir).resolve()
     while not p.exists(): p = p.parent
     free = shutil.disk_usage(p).free
-    need, parts = 0, []
+    sizes = {}
     for r, n in n_runs.items():
         recipe = RECIPES[r]
         model = build_model(recipe.model, **without_downloads(recipe.model_options))
-        params = sum(q.numel() for q in model.parameters())
-        need += 16 * params * n
-        parts.append(f"{n} x {r} ({16 * params / 2**30:.2f} GiB each)")
+        sizes[r] = (sum(q.numel() for q in model.parameters()), n)
+    need = disk_need(sizes)
     st = "ok" if free > 1.2 * need else "FAIL" if free < need else "warn"
-    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs keep about {need / 2**30:.1f} GiB: "
+    parts = [f"{n} x {r} ({8 * params / 2**30:.2f} GiB each)" for r, (params, n) in sizes.items()]
+    return [_row("disk", st, f"{free / 2**30:.0f} GiB free at {p}; the runs need about {need / 2**30:.1f} GiB: "
                              + ", ".join(parts))]
 
+# %% ../../nbs/report/46_doctor.ipynb #7c2e9b41
 def memory_rows(tables:list, # keys of `reproduce.TABLES`
                 profile:str="paper", # the profile about to run
                )->list:
@@ -207,6 +214,7 @@ def memory_rows(tables:list, # keys of `reproduce.TABLES`
         finally: torch.cuda.empty_cache()
     return rows
 
+# %% ../../nbs/report/46_doctor.ipynb #7c2e9b43
 def doctor(profile:str="paper", # the profile about to run
            tables:list|None=None, # keys of `TABLES`; None: every table of the profile
            data_root=None, # folder of the data sets

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/train/21_learner.ipynb #c4fc272d
 from __future__ import annotations
-import contextlib, json, random, time
+import contextlib, csv, json, random, time
 from dataclasses import asdict
 from pathlib import Path
 import numpy as np, torch
@@ -130,8 +130,10 @@ class RunKeeper(Callback):
                  start_epoch:int=0, # epochs done before this fit (when resuming)
                  best:float|None=None, # best monitored score so far (when resuming)
                  monitor:str="dsc", # the metric that decides best.pth (higher is better)
+                 total_epochs:int|None=None, # the run's length: its final last.pth keeps no optimiser state
                 ):
         self.run_dir, self.meta, self.start, self.best, self.monitor = Path(run_dir), meta, start_epoch, best, monitor
+        self.total = total_epochs
     done = 0  # epochs finished by this fit (on every rank)
 
     def after_epoch(self):
@@ -155,7 +157,9 @@ class RunKeeper(Callback):
             self.best = score
             best_meta = {**self.meta, "best": dict(epoch=row["epoch"], **{self.monitor: score})}
             save_checkpoint(self.run_dir / "best.pth", self.learn, best_meta, row["epoch"], False)
-        save_checkpoint(self.run_dir / "last.pth", self.learn, {**self.meta, "best_score": self.best}, row["epoch"])
+        final = self.total is not None and row["epoch"] >= self.total  # nothing left to resume: weights only
+        save_checkpoint(self.run_dir / "last.pth", self.learn, {**self.meta, "best_score": self.best}, row["epoch"],
+                        not final)
 
     def before_epoch(self):
         "Start the epoch's clock and its training-loss sum."
@@ -251,6 +255,17 @@ def _difference(old, new)->str:
         return "; ".join(f"{k} {old.get(k)!r} vs {new.get(k)!r}" for k in keys)
     return f"{old!r} vs {new!r}"
 
+def _finished(rd:Path, meta:dict, done:int, best, write:bool)->dict:
+    "A run whose last.pth holds its final epoch: run.json's summary when it says complete, else rebuilt (and written)."
+    f = rd / "run.json"
+    info = json.loads(f.read_text()) if f.exists() else {}
+    if info.get("status") == "complete": return info
+    h = rd / "history.csv"  # stopped between its last checkpoint and run.json: the epochs' own times
+    secs = sum(float(row["seconds"] or 0) for row in csv.DictReader(h.open())) if h.exists() else 0.
+    info = dict(meta, run_dir=str(rd), epochs_done=done, seconds=secs, status="complete", best_score=best)
+    if write: atomic_write(f, json.dumps(info, indent=1, default=str))
+    return info
+
 def _record_stop(rd:Path, meta:dict, e:BaseException)->None:
     "Say in run.json how a run stopped, as far as the disk lets us (a full disk may refuse this write too)."
     first = (rd / "last.pth").exists()
@@ -309,17 +324,19 @@ def train_run(recipe:Recipe|str, # a recipe or its name
                     raise ValueError(f"{last}: {key} differs from this run ({why}); resume with the same settings")
             if old["data"].get("fingerprint") != data.get("fingerprint"):
                 raise ValueError(f"{last}: the training data changed since the checkpoint")
+            start, best = ck["epoch"], ck["meta"].get("best_score")
+            if start >= recipe.epochs:  # finished: a requeued job, or one stopped before run.json said so
+                if not quiet: log.info(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
+                return _finished(rd, meta, start, best, main_proc)
             learn.model.load_state_dict(ck["model"])
             learn.opt.load_state_dict(ck["opt"])
             set_rng_state(ck["rng"], learn)
-            if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = ck["epoch"]  # Protocol-CAT's next draw
-            start, best = ck["epoch"], ck["meta"].get("best_score")
+            if isinstance(learn.dls.train, BalancedDL): learn.dls.train.epoch = start  # Protocol-CAT's next draw
             trim_history(rd / "history.csv", start)  # an epoch logged after last.pth was written is run again
             if not quiet: log.info(f"resuming {rd} after epoch {start}/{recipe.epochs}")
         remaining = recipe.epochs - start
-        if remaining <= 0: raise ValueError(f"{rd} is already complete ({start}/{recipe.epochs} epochs)")
         sched = ParamScheduler({"lr": offset(lr_schedule(recipe), start / recipe.epochs, remaining / recipe.epochs)})
-        cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor), *(extra_cbs or [])]
+        cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor, recipe.epochs), *(extra_cbs or [])]
         if main_proc: atomic_write(rd / "run.json", json.dumps(dict(meta, status="running"), indent=1, default=str))
         t0 = time.perf_counter()
         if distributed:
