@@ -28,8 +28,27 @@ def test_smoke_profile_runs_every_table(tmp_path):
     planned = plan("smoke", runs=runs)
     assert set(planned.folder) == made, set(planned.folder) ^ made
     assert set(planned.state) == {"complete"}
-    # the same seed reproduces every number exactly (CPU): retrain the main table's runs from scratch
-    first = json.loads((out / "main" / "metrics.json").read_text())["values"]
-    r2 = run_cli("reproduce", "--profile", "smoke", "--tables", "main", "--out", str(tmp_path / "again"), "--runs", str(tmp_path / "runs2"), timeout=600)
+    # every run has TensorBoard event files, which TensorBoard's own reader reads back as history.csv says
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    import pandas as pd
+    for rd in sorted(runs.rglob("run.json")):
+        ea = EventAccumulator(str(rd.parent))
+        ea.Reload()
+        h = pd.read_csv(rd.parent / "history.csv")
+        assert [e.step for e in ea.Scalars("loss/train")] == h.epoch.tolist(), rd
+        tb = [e.value for e in ea.Scalars("loss/train")]  # float32 there, 6 significant digits in history.csv
+        assert all(abs(a - b) <= 1e-5 * max(abs(b), 1e-3) for a, b in zip(tb, h.train_loss)), (rd, tb, h.train_loss)
+        assert ea.Tags()["images"], rd
+    # the same seed reproduces every number exactly (CPU): every run retrained from scratch, each as a separate job
+    # process (submitit's local executor), gives every table's values and every run's best score again
+    r2 = run_cli("reproduce", "--profile", "smoke", "--executor", "local", "--out", str(tmp_path / "again"),
+                 "--runs", str(tmp_path / "runs2"), timeout=1200)
     assert r2.returncode == 0, r2.stderr[-3000:]
-    assert json.loads((tmp_path / "again" / "main" / "metrics.json").read_text())["values"] == first
+    for t in ran:
+        first = json.loads((out / t / "metrics.json").read_text())["values"]
+        assert json.loads((tmp_path / "again" / t / "metrics.json").read_text())["values"] == first, t
+    jobs = [p for p in (tmp_path / "runs2" / "_jobs").rglob("*_log.err")]
+    assert len(jobs) == len(made), (len(jobs), len(made))  # one job per run
+    for f in made:
+        a, b = (json.loads((r / f / "run.json").read_text()) for r in (runs, tmp_path / "runs2"))
+        assert (a["best_score"], a["epochs_done"]) == (b["best_score"], b["epochs_done"]), f

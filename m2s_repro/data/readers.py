@@ -62,6 +62,13 @@ def _cv2_fallback(path:Path):
 
 def _pil_array(path:Path, orient:bool=False)->np.ndarray:
     "The pixels as stored (or turned by EXIF `orient`): (H, W) or (H, W, C) in the file's own depth."
+    try: return _pixels(path, orient)
+    except MemoryError:  # under Pillow's guard (89 million pixels) and still more than this machine holds
+        with Image.open(path) as im: w, h = im.size
+        raise DataError(path, f"{w}x{h} pixels ({w * h * 3 / 2**30:.1f} GiB as 8-bit RGB) do not fit in this "
+                              "machine's memory; downscale it, or skip it (--skip-bad)") from None
+
+def _pixels(path:Path, orient:bool)->np.ndarray:
     try: im = ImageOps.exif_transpose(_open(path)) if orient else _open(path)
     except DataError:
         a = _cv2_fallback(path)

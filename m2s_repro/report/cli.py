@@ -13,7 +13,7 @@ Profile = Literal["smoke", "mini", "paper"]  # the profiles of `report.plan.PROF
 
 
 # %% auto #0
-__all__ = ['Profile', 'show_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'add_commands']
+__all__ = ['Profile', 'show_plan', 'reproduce_command', 'docs_command', 'doctor_command', 'runs_command', 'add_commands']
 
 # %% ../../nbs/report/44a_cli.ipynb #c974a05f
 def show_plan(runs, # `report.plan.plan`'s rows
@@ -52,6 +52,19 @@ def reproduce_command(profile:Profile="mini",
                       plan:bool=False,
                       json_:bool=False, # with --plan: print the plan as JSON records
                       device:str|None=None,
+                      # train the runs first, each as one job: 'local' (separate processes here) or 'slurm'
+                      executor:Literal["local", "slurm"]|None=None,
+                      # with --executor local on a machine without GPUs: runs trained at once (default 1)
+                      jobs:int=1,
+                      # with --executor slurm: an INI file with a [slurm] section (partition, account, time_min,
+                      # qos, cpus_per_gpu, mem_per_gpu, extra, setup); the options below override it
+                      slurm_config:Annotated[str|None, Opt(metavar="FILE")]=None,
+                      partition:str|None=None, # with --executor slurm: the partition
+                      account:str|None=None, # with --executor slurm: the account
+                      # with --executor slurm: each job's time limit in minutes (longer runs are requeued, resumed)
+                      time_min:int|None=None,
+                      # with --executor slurm: submit the jobs and return (follow them with `m2s-repro runs`)
+                      no_wait:bool=False,
                      )->int:
     "The `m2s-repro reproduce` command: run the paper-table notebooks (papermill) under a profile into results/."
     from m2s_repro.report.reproduce import reproduce
@@ -62,6 +75,11 @@ def reproduce_command(profile:Profile="mini",
     if json_ and not plan: raise ValueError("--json prints the plan: pass --plan too")
     if quick and not rehearse: raise ValueError("--quick is a cut-down of --rehearse: pass both")
     if rehearse and profile != "paper": raise ValueError("--rehearse rehearses the paper profile: add --profile paper")
+    cluster = (slurm_config, partition, account, time_min)
+    if executor != "slurm" and (any(v is not None for v in cluster) or no_wait):
+        raise ValueError("--slurm-config, --partition, --account, --time-min and --no-wait go with --executor slurm")
+    if jobs < 1: raise ValueError(f"--jobs must be at least 1, got {jobs}")
+    if executor and (rehearse or plan): raise ValueError("--executor trains a profile's runs: drop --rehearse / --plan")
     level = ("quick" if quick else "full") if rehearse else None
     ctx = Context(rehearse=level, skip_bad=skip_bad, mit_weights=mit_weights, noiseprint_weights=noiseprint_weights,
                   device=device)
@@ -81,10 +99,17 @@ def reproduce_command(profile:Profile="mini",
         st = rehearse_paper(tables, out, Path(runs) / "rehearsal", data_root, weights, quick=quick)["status"]
     else:
         out = out or "results"
+        slurm = None
+        if executor == "slurm":
+            from m2s_repro.train.jobs import SlurmSettings
+            slurm = SlurmSettings.load(slurm_config, partition=partition, account=account, time_min=time_min)
         st = reproduce(profile, tables, data_root=data_root, out=out, runs=runs, resume=resume, shard=shard,
-                       weights=weights, ctx=ctx)
-    for t, s in st.items(): print(f"{t:12s} {s['status']:8s} {s.get('seconds', '')!s:>8s}  {s.get('error', '')}")
-    print(f"index: {out}/README.md")
+                       weights=weights, ctx=ctx, executor=executor, slurm=slurm, parallel=jobs, wait=not no_wait)
+    for t, s in st.items():
+        print(f"{t:12s} {s['status']:9s} {s.get('seconds', '')!s:>8s}  {s.get('error', '') or s.get('job', '')}")
+    if any(s["status"] == "submitted" for s in st.values()):
+        print(f"submitted; the tables' job writes {out}/README.md (log: {next(iter(st.values()))['log']})")
+    else: print(f"index: {out}/README.md")
     return 1 if any(s["status"] == "failed" for s in st.values()) else 0
 
 
@@ -128,12 +153,36 @@ def doctor_command(profile:Profile="paper",
     log.info(f"\n{fails} FAIL, {n.get('warn', 0)} warn, {n.get('ok', 0)} ok")
     return 1 if fails else 0
 
+# %% ../../nbs/report/44a_cli.ipynb #9b2d26f1
+def runs_command(runs:str="runs", # the folder of runs to list, searched at any depth (default runs/)
+                 json_:bool=False, # print JSON records instead of a table
+                )->int:
+    "The `m2s-repro runs` command: every run under a folder with its state, epochs, best score, time and tables."
+    from m2s_repro.train.track import list_runs
+    from m2s_repro.report.plan import run_users, tables_using
+    if not Path(runs).is_dir(): raise FileNotFoundError(f"--runs {runs}: no such folder")
+    t = list_runs(runs)
+    users = run_users()
+    t["tables"] = [tables_using(r, users) for r in t.run]
+    if json_:
+        print(t.to_json(orient="records", indent=1))
+        return 0
+    if len(t):
+        shown = t.assign(epoch=[f"{e}/{n}" if n else str(e) for e, n in zip(t.epoch, t.epochs)],
+                         best=[f"{b:.4f} {m}" if b == b and b is not None else "" for b, m in zip(t.best, t.monitor)],
+                         tables=t.tables.map(", ".join))
+        print(shown[["run", "state", "epoch", "best", "seconds", "updated", "tables", "detail"]].to_string(index=False))
+    counts = t.state.value_counts()
+    log.info(f"\n{len(t)} runs under {runs}" + (": " + ", ".join(f"{n} {s}" for s, n in counts.items()) if len(t) else ""))
+    return 0
+
 # %% ../../nbs/report/44a_cli.ipynb #990fde2d
 def add_commands(sub, # the `m2s-repro` sub-parsers (from `add_subparsers`)
                 )->None:
-    "Add `reproduce`, `doctor` and `docs` to `sub`, the `m2s-repro` sub-parsers."
+    "Add `reproduce`, `doctor`, `docs` and `runs` to `sub`, the `m2s-repro` sub-parsers."
     add_command(sub, reproduce_command,
                 help="run the paper-table notebooks (papermill) under a profile into results/")
     add_command(sub, doctor_command,
                 help="pre-flight check of a profile: device, data sets, weights, disk (exit 1 on FAIL)")
     add_command(sub, docs_command, help="build the documentation site offline (HTML, no Quarto needed)")
+    add_command(sub, runs_command, help="list the training runs under a folder: state, epochs, best score, tables")

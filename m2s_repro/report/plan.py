@@ -12,11 +12,13 @@ from ..core import Context, repo_root
 from ..data.perturb import ROBUSTNESS
 from ..train.recipes import recipe_for
 from ..train.runs import RunSpec, runs_of
+from ..train.track import run_info
 
 # %% auto #0
 __all__ = ['S_ROWS', 'DGA_ROWS', 'CODE_VS_PAPER_ROWS', 'ROW_RULES', 'PROFILES', 'MACHINE_PARAMS', 'TABLES', 'hub_starts',
            'model_rows', 'mesorch_rows', 'variant_specs', 'variant_rows', 'table_rows', 'rerun_dir', 'tables_dir',
-           'parameter_names', 'parameter_defaults', 'TableSpec', 'table_names', 'run_state', 'plan']
+           'parameter_names', 'parameter_defaults', 'TableSpec', 'table_names', 'planned', 'plan', 'run_users',
+           'tables_using']
 
 # %% ../../nbs/report/43a_plan.ipynb #8c3d93c9
 def hub_starts(spec:str, # 'recipe' or 'recipe@model'
@@ -190,8 +192,8 @@ class TableSpec:
                        p.get("SEED", 0), ctx)
         if self.retrain_under:  # the same run retrained under each setting, in a folder of its own
             runs += [RunSpec(r.spec, r.recipe, r.model, r.scheme, r.fold, r.seed, (rerun_dir(k) / r.folder).as_posix(),
-                             note=" ".join(f"{a}={b}" for a, b in v.items())) for r in runs[:1]
-                     for k, v in p[self.retrain_under].items()]
+                             note=" ".join(f"{a}={b}" for a, b in v.items()), env=tuple(v.items()))
+                     for r in runs[:1] for k, v in p[self.retrain_under].items()]
         return runs
 
 # %% ../../nbs/report/43a_plan.ipynb #bf6f2d3b
@@ -290,15 +292,21 @@ def table_names(profile:str, # one of `PROFILES`
     return list(tables)
 
 # %% ../../nbs/report/43a_plan.ipynb #8119c549
-def run_state(folder, # a run folder
-             )->str:
-    "'complete', 'running', 'interrupted' ... as its run.json says, 'started' without one, or 'absent'."
-    f = Path(folder) / "run.json"
-    if f.is_file():
-        try: return json.loads(f.read_text()).get("status", "unknown")
-        except (json.JSONDecodeError, OSError): return "unreadable"
-    return "started" if Path(folder).is_dir() else "absent"
+def planned(profile:str="mini", # one of `PROFILES`
+            tables:list|None=None, # keys of `TABLES`; None: every table of the profile
+            ctx:Context|None=None, # the command's settings (a rehearsal's folds and budget)
+            overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
+           )->tuple[dict, dict]:
+    "({run folder: `RunSpec`}, {run folder: [the tables using it]}): every run of the tables once, in plan order."
+    found, users = {}, {}
+    for t in table_names(profile, tables):
+        if not TABLES[t].trains or not TABLES[t].has(profile): continue
+        for r in TABLES[t].runs(profile, ctx, (overrides or {}).get(t)):
+            found.setdefault(r.folder, r)
+            users.setdefault(r.folder, []).append(t)
+    return found, users
 
+# %% ../../nbs/report/43a_plan.ipynb #8119c547
 def plan(profile:str="mini", # one of `PROFILES`
          tables:list|None=None, # keys of `TABLES`; None: every table of the profile
          ctx:Context|None=None, # the command's settings (a rehearsal's folds and budget)
@@ -306,19 +314,27 @@ def plan(profile:str="mini", # one of `PROFILES`
          runs=None, # the runs folder: add each run's state there
         )->pd.DataFrame:
     "One row per training run of the tables under a profile: its spec, recipe budget, folder and the tables using it."
-    names = table_names(profile, tables)
-    found, users = {}, {}
-    for t in names:
-        if not TABLES[t].trains or not TABLES[t].has(profile): continue
-        for r in TABLES[t].runs(profile, ctx, (overrides or {}).get(t)):
-            found.setdefault(r.folder, r)
-            users.setdefault(r.folder, []).append(t)
+    found, users = planned(profile, tables, ctx, overrides)
     rows = []
     for folder, r in found.items():
         recipe = recipe_for(r.spec, ctx)
         row = dict(asdict(r), folder=f"{profile}/{folder}", tables=users[folder], epochs=recipe.epochs, bs=recipe.bs,
                    size=recipe.size)
-        if runs is not None: row["state"] = run_state(Path(runs, profile, folder))
+        if runs is not None: row["state"] = run_info(Path(runs, profile, folder))["state"]
         rows.append(row)
     cols = [f.name for f in RunSpec.__dataclass_fields__.values()] + ["tables", "epochs", "bs", "size"]
     return pd.DataFrame(rows, columns=cols + (["state"] if runs is not None else []))
+
+# %% ../../nbs/report/43a_plan.ipynb #b6ca3c02
+def run_users(ctx:Context|None=None, # the command's settings
+             )->dict:
+    "{'<profile>/<run folder>': [the tables using it]} over every profile's plan."
+    return {row.folder: row.tables for p in PROFILES for row in plan(p, ctx=ctx).itertuples()}
+
+def tables_using(run:str, # a run's path under a runs folder, e.g. 'mini/m2sformer-mini/fold1-seed0'
+                 users:dict, # `run_users()`
+                )->list:
+    "The tables that use a run: its path from the first folder named after a profile, looked up in `users`."
+    parts = run.split("/")
+    i = next((k for k, p in enumerate(parts) if p in PROFILES), None)
+    return [] if i is None else users.get("/".join(parts[i:]), [])

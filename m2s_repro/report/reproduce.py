@@ -11,7 +11,8 @@ from dataclasses import replace
 from .plan import TABLES, tables_dir, table_names
 
 # %% auto #0
-__all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'write_index', 'reproduce']
+__all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'write_index',
+           'train_as_jobs', 'submit_study', 'reproduce']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 def table_params(table:str, # a key of `TABLES`
@@ -127,6 +128,61 @@ def write_index(out:Path, # the results folder
         if (out / executed).exists(): lines += ["", f"Executed notebook: [{executed}]({executed})"]
     return atomic_write(out / "README.md", "\n".join(lines) + "\n")
 
+# %% ../../nbs/report/43_reproduce.ipynb #2690a002
+def train_as_jobs(profile:str, # one of `PROFILES`
+                  names:list, # the tables to run
+                  data_root=None, # folder of the real data sets
+                  runs="runs", # folder of the training runs; this profile's in `runs/<profile>`
+                  ctx:Context|None=None, # the command's settings
+                  overrides:dict|None=None, # {table: {parameter: value}}
+                  executor:str="local", # 'local' or 'slurm'
+                  slurm=None, # `SlurmSettings` (slurm)
+                  parallel:int=1, # local, no GPUs: jobs at once
+                  wait:bool=True, # slurm: wait for the jobs
+                 )->tuple[dict, list, list]:
+    "The tables' runs as jobs: ({table: why it cannot run} for tables with a failed run, `run_jobs`' rows, the jobs)."
+    from m2s_repro.report.plan import planned
+    from m2s_repro.train.jobs import run_jobs
+    found, users = planned(profile, names, ctx, overrides)
+    rows, jobs = run_jobs(list(found.values()), Path(runs, profile), data_root, ctx, executor, Path(runs, "_jobs"),
+                          slurm, parallel, wait)
+    blocked = {}
+    for r in rows:
+        if r["state"] != "failed": continue
+        for t in users[r["run"]]: blocked.setdefault(t, []).append(f"{r['run']}: {r['detail']} (log {r['log']})")
+    return {t: "a run failed: " + "; ".join(v) for t, v in blocked.items()}, rows, jobs
+
+# %% ../../nbs/report/43_reproduce.ipynb #2690a003
+def submit_study(profile:str, # one of `PROFILES`
+                 names:list, # the tables to run
+                 runnable:list, # those of them whose data sets are there: their runs are trained
+                 data_root=None, # folder of the real data sets
+                 out="results", # results folder
+                 runs="runs", # folder of the training runs
+                 resume:bool=False, # skip tables already produced by this profile at this commit
+                 weights=None, # folder of the authors' released weight files
+                 ctx:Context|None=None, # the command's settings
+                 overrides:dict|None=None, # {table: {parameter: value}}
+                 slurm=None, # `SlurmSettings`
+                 wait:bool=True, # wait for every job, and return the tables' statuses
+                )->dict:
+    "The runs as SLURM jobs and the tables as one job after them: {table: status}, 'submitted' when not waited for."
+    from m2s_repro.train.jobs import make_executor
+    _, rows, jobs = train_as_jobs(profile, runnable, data_root, runs, ctx, overrides, "slurm", slurm, wait=False)
+    ex = make_executor("slurm", Path(runs, "_jobs"), 1, slurm, f"m2s:tables:{profile}")
+    if jobs: ex.update_parameters(dependency="afterok:" + ":".join(str(j.job_id) for j in jobs))
+    tj = ex.submit(reproduce, profile, names, data_root, str(Path(out).resolve()), str(Path(runs).resolve()), resume,
+                   None, False, weights, ctx, overrides)
+    log.info(f"{len(jobs)} run jobs ({sum(r['state'] == 'reused' for r in rows)} runs complete already) and the "
+             f"tables' job {tj.job_id} (log {tj.paths.stderr}); follow with `m2s-repro runs --runs {runs}` and squeue")
+    if not wait: return {t: dict(status="submitted", job=str(tj.job_id), log=str(tj.paths.stderr)) for t in names}
+    failed = [f"{r['run']} (job {j.job_id}, log {j.paths.stderr})" for j, r in
+              zip(jobs, [r for r in rows if r["state"] == "submitted"]) if j.exception() is not None]
+    if failed:  # the tables' job waits for runs that will never end well: cancel it
+        tj.cancel(check=False)
+        return {t: dict(status="failed", error="a run job failed: " + "; ".join(failed)) for t in names}
+    return tj.result()
+
 # %% ../../nbs/report/43_reproduce.ipynb #41e98b1d
 def reproduce(profile:str="mini", # one of `PROFILES`
               tables:list|None=None, # keys of `TABLES`; None: every table this profile has
@@ -139,6 +195,10 @@ def reproduce(profile:str="mini", # one of `PROFILES`
               weights=None, # folder of the authors' released weight files (the `released` table)
               ctx:Context|None=None, # the command's settings: rehearsal, bad files, weight files, device
               overrides:dict|None=None, # {table: {parameter: value}} changed on top of the profile's
+              executor:str|None=None, # 'local' / 'slurm': train the runs first, each as a scheduler job (`train.jobs`)
+              slurm=None, # `train.jobs.SlurmSettings` of the cluster (executor 'slurm')
+              parallel:int=1, # executor 'local' on a machine without GPUs: jobs at once
+              wait:bool=True, # executor 'slurm': wait for the jobs and the tables (else submit and return)
              )->dict:
     "Run the table notebooks under a profile; returns {table: status dict} and writes OUT/README.md."
     import papermill as pm
@@ -171,9 +231,17 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                                 "`m2s-repro datasets list`) under", str(data_root))
     out = Path(out)
     check_results_folder(out)  # before the lock, which makes the folder: a file there, or someone's files, stop here
+    runnable = [t for t in names if t not in missing]
+    if executor == "slurm":  # the runs as jobs, the tables as one job after them: nothing runs here
+        return submit_study(profile, names, runnable, data_root, out, runs, resume, weights, ctx, overrides, slurm, wait)
     with hold_folder(out, "reproduce"):  # one reproduce per results folder; checked again once held
         check_results_folder(out)
         status = {}
+        if executor:  # each run a separate process first; the tables then find them complete
+            blocked, _, _ = train_as_jobs(profile, runnable, data_root, runs, ctx, overrides, executor, parallel=parallel)
+            for t, error in blocked.items():
+                status[t] = dict(status="failed", error=error)
+                log.warning(f"[{t}] not run: {error}")
         for t, m in missing.items():
             error = f"missing data sets under {data_root}: {', '.join(m)} (see `m2s-repro datasets list`)"
             status[t] = dict(status="skipped", error=error)

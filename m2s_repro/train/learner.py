@@ -20,11 +20,12 @@ from ..data.build import build_data
 from ..numerics.metrics import m2s_metrics, benco_metrics
 from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
 from ..data.loaders import BalancedDL, forgery_dls
+from .track import TensorBoardKeeper
 from ..data.perturb import TRAIN_AUGMENTS
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'LossPart', 'uses_amp', 'make_learner', 'rng_state', 'set_rng_state', 'save_checkpoint', 'RunKeeper',
-           'StopAfter', 'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
+__all__ = ['RUN_FILES', 'EVENTS_PREFIX', 'LossPart', 'uses_amp', 'make_learner', 'rng_state', 'set_rng_state', 'save_checkpoint',
+           'RunKeeper', 'StopAfter', 'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #41180f7d
 class LossPart(AvgMetric):
@@ -147,6 +148,7 @@ class RunKeeper(Callback):
         # train_loss: the epoch's mean, not fastai's smoothed value (which spans epochs)
         row |= dict(train_loss=self._sum / max(self._n, 1), lr=float(self.opt.hypers[0]["lr"]),
                     seconds=time.perf_counter() - self._t0)
+        self.row = row  # for the callbacks after this one (`TensorBoardKeeper`)
         hist = self.run_dir / "history.csv"
         def cell(v): return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
         with open(hist, "a") as f:
@@ -211,11 +213,13 @@ def check_recipe(r:Recipe, # the recipe about to be trained
 
 # %% ../../nbs/train/21_learner.ipynb #5c7ef83c
 RUN_FILES = ("run.json", "history.csv", "best.pth")  # what a run writes before its first last.pth
+EVENTS_PREFIX = "events.out.tfevents."  # and TensorBoard's event files (`track.TensorBoardKeeper`)
 
 def _clear_unstarted(rd:Path, quiet:bool):
     "Remove what a run that stopped before its first checkpoint left in `rd`; refuse anything else."
     files = [p for p in rd.iterdir() if p.name != LOCK_FILE] if rd.is_dir() else []  # the lock is this process's
-    foreign = [p.name for p in files if p.name not in RUN_FILES and not (p.name.startswith(".") and p.suffix == ".tmp")]
+    foreign = [p.name for p in files if p.name not in RUN_FILES and not p.name.startswith(EVENTS_PREFIX)
+               and not (p.name.startswith(".") and p.suffix == ".tmp")]
     if foreign: raise ValueError(f"{rd} holds files that no run wrote ({', '.join(sorted(foreign)[:5])}); "
                                  "choose another --out or move them")
     if files and not quiet: log.info(f"{rd}: a run that stopped before its first checkpoint; starting it afresh")
@@ -269,8 +273,10 @@ def _finished(rd:Path, meta:dict, done:int, best, write:bool)->dict:
 def _record_stop(rd:Path, meta:dict, e:BaseException)->None:
     "Say in run.json how a run stopped, as far as the disk lets us (a full disk may refuse this write too)."
     first = (rd / "last.pth").exists()
-    status = ("interrupted" if first else "interrupted before its first checkpoint") \
-        if isinstance(e, KeyboardInterrupt) else f"failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
+    if isinstance(e, (KeyboardInterrupt, SystemExit)):  # Ctrl-C; a scheduler's signal handler (`train.jobs`)
+        status = "interrupted" if first else "interrupted before its first checkpoint"
+        if isinstance(e, SystemExit): status += " (asked to exit: pre-empted, timed out or stopped)"
+    else: status = f"failed: {type(e).__name__}: {' '.join(str(e).split())[:300]}"
     try: atomic_write(rd / "run.json", json.dumps(dict(meta, status=status), indent=1, default=str))
     except OSError: pass
 
@@ -295,12 +301,12 @@ def train_run(recipe:Recipe|str, # a recipe or its name
     check_recipe(recipe)
     rd = run_dir_for(out, recipe, fold, seed)
     last = rd / "last.pth"
-    check_free(rd, "train")  # a run another process is training: say so, not that it exists
+    from fastai.torch_core import rank_distrib
+    main_proc = rank_distrib() == 0  # only one process of a data-parallel run writes files (and holds the folder)
+    if main_proc: check_free(rd, "train")  # a run another process is training: say so, not that it exists
     if last.exists() and not resume: raise _already_held(rd)  # before any work; checked again under the lock
     tr, va, data = build_data(recipe, fold, data_root, dataset, folds_file, seed=seed, on_bad=on_bad)
     learn = make_learner(recipe, tr, va, device, seed, model_options)
-    from fastai.torch_core import rank_distrib
-    main_proc = rank_distrib() == 0  # only one process of a data-parallel run writes files (and holds the folder)
     # one process at a time in a run folder: a second train of the same run stops here, naming the first
     with hold_folder(rd, "train") if main_proc else contextlib.nullcontext():
         if main_proc and not last.exists(): _clear_unstarted(rd, quiet)
@@ -336,7 +342,8 @@ def train_run(recipe:Recipe|str, # a recipe or its name
             if not quiet: log.info(f"resuming {rd} after epoch {start}/{recipe.epochs}")
         remaining = recipe.epochs - start
         sched = ParamScheduler({"lr": offset(lr_schedule(recipe), start / recipe.epochs, remaining / recipe.epochs)})
-        cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor, recipe.epochs), *(extra_cbs or [])]
+        cbs = [sched, RunKeeper(rd, meta, start, best, recipe.monitor, recipe.epochs), TensorBoardKeeper(rd, start),
+               *(extra_cbs or [])]
         if main_proc: atomic_write(rd / "run.json", json.dumps(dict(meta, status="running"), indent=1, default=str))
         t0 = time.perf_counter()
         if distributed:

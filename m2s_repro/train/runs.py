@@ -13,7 +13,7 @@ from .recipes import Recipe, recipe_for
 from .learner import train_run, run_dir_for
 
 # %% auto #0
-__all__ = ['RunSpec', 'run_scheme', 'runs_of', 'train_set', 'train_runs']
+__all__ = ['RunSpec', 'run_scheme', 'runs_of', 'train_set', 'train_one', 'train_runs']
 
 # %% ../../nbs/train/22_runs.ipynb #b5c6cc0c
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class RunSpec:
     seed:int            # the run's seed
     folder:str          # the run folder, relative to the profile's runs folder
     note:str = ""       # what else sets the run apart (the rerun table's retrainings)
+    env:tuple = ()      # (name, value) environment variables its process starts with (the rerun table's settings)
 
 def run_scheme(recipe:Recipe, # the run's recipe
                scheme:str, # the table's training scheme
@@ -68,6 +69,37 @@ def train_set(scheme:str, # a training scheme
                          "(see `m2s-repro datasets list`)")
     return found[name], name
 
+# %% ../../nbs/train/22_runs.ipynb #af85740b
+def train_one(run:RunSpec, # the run to make
+              runs, # the profile's runs folder: the run's `folder` is under it
+              data_root=None, # folder of the real data sets
+              ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
+              progress:str|None="", # log a line before and after training, with this prefix; None: quiet
+              data:tuple|None=None, # `train_set(run.scheme, data_root)` when the caller found it already
+              distributed:bool=False, # one of the data-parallel processes of a torchrun job (`train.jobs`)
+             )->dict:
+    "Train, resume or reuse one run; returns its run.json summary."
+    ctx = Context.of(ctx)
+    r = recipe_for(run.spec, ctx)
+    rd = Path(runs) / run.folder
+    info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
+    if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
+        raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; remove it or use another runs folder")
+    if info.get("status") == "complete":
+        if progress is not None: log.info(f"{progress}{run.spec} fold {run.fold}: complete run reused")
+        return info
+    if progress is not None: log.info(f"{progress}training {run.spec} fold {run.fold} ...")
+    t0 = time.perf_counter()
+    out = rd.parent.parent  # train_run's `out`: the run folder is out/<recipe>/<fold>-seed<s>
+    if run_dir_for(out, r, run.fold, run.seed) != rd: raise ValueError(f"{rd} is not a run folder of {r.name!r}")
+    info = train_run(r, out, run.fold, *(data or train_set(run.scheme, data_root)), None,
+                     resume=(rd / "last.pth").exists(), device=ctx.device, seed=run.seed, on_bad=ctx.on_bad, quiet=True,
+                     distributed=distributed)
+    if progress is not None and info.get("best_score") is not None:  # (a data-parallel rank > 0 keeps no score)
+        log.info(f"{progress}{run.spec} fold {run.fold}: {info['epochs_done']} epochs in "
+                 f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}")
+    return info
+
 # %% ../../nbs/train/22_runs.ipynb #af85740c
 def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
                runs, # the profile's runs folder: each run's `folder` is under it
@@ -80,23 +112,9 @@ def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
     data = {sch: train_set(sch, data_root) for sch in dict.fromkeys(r.scheme for r in plan)}  # each found once
     rows, cks = [], {}
     for k, run in enumerate(plan):
-        r, s, f = recipe_for(run.spec, ctx), run.spec, run.fold
-        rd = Path(runs) / run.folder
-        info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
-        if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
-            raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; "
-                             "remove it or use another runs folder")
-        t0 = time.perf_counter()
-        if info.get("status") != "complete":
-            if progress: log.info(f"[{k + 1}/{len(plan)}] training {s} fold {f} ...")
-            info = train_run(r, rd.parent.parent, f, *data[run.scheme], None, resume=(rd / "last.pth").exists(),
-                             device=ctx.device, seed=run.seed, on_bad=ctx.on_bad, quiet=True)
-            if progress:
-                log.info(f"[{k + 1}/{len(plan)}] {s} fold {f}: {info['epochs_done']} epochs in "
-                         f"{time.perf_counter() - t0:.0f} s, best {r.monitor} {info['best_score']:.4f}")
-        elif progress: log.info(f"[{k + 1}/{len(plan)}] {s} fold {f}: complete run reused")
+        info = train_one(run, runs, data_root, ctx, f"[{k + 1}/{len(plan)}] " if progress else None, data[run.scheme])
         release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
-        rows.append(dict(variant=s, model=r.model, fold=f, epochs=info["epochs_done"],
+        rows.append(dict(variant=run.spec, model=run.model, fold=run.fold, epochs=info["epochs_done"],
                          seconds=round(info["seconds"], 1), best=info["best_score"]))
-        cks.setdefault(s, []).append(rd / "best.pth")
+        cks.setdefault(run.spec, []).append(Path(runs) / run.folder / "best.pth")
     return pd.DataFrame(rows), cks
