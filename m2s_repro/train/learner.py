@@ -203,6 +203,8 @@ def check_recipe(r:Recipe, # the recipe about to be trained
     bad = [f"{k}={getattr(r, k)!r}" for k in ("bs", "accum", "epochs", "size") if getattr(r, k) < 1]
     bad += [f"{k}={getattr(r, k)!r}" for k in ("lr",) if not getattr(r, k) > 0]
     bad += [f"{k}={getattr(r, k)!r}" for k in ("final_lr", "wd", "warmup_epochs", "num_workers") if getattr(r, k) < 0]
+    if 0 < r.epochs <= r.warmup_epochs:  # (Mesorch's recipe warms up for 2 epochs: `--epochs 1` would never peak)
+        bad.append(f"warmup_epochs={r.warmup_epochs!r} (must be below epochs={r.epochs})")
     if r.data == "synthetic":
         bad += [f"{k}={getattr(r, k)!r}" for k in ("train_items", "valid_items") if getattr(r, k) < 1]
     if r.size % 32: bad.append(f"size={r.size} (must be a multiple of 32)")
