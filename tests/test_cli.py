@@ -110,9 +110,10 @@ OPTIONS = {
     'evaluate': '--bs --checkpoint --data-root --dataset --device --n-synth --out --perturb --protocol --robustness --scheme --skip-bad --text-table --with-authentic',
     'predict': '--checkpoint --device --out --skip-bad --text-table images',
     'convert': '--model --text-table --to RELEASED OUT',
-    'reproduce': '--data-root --device --json --list --mit-weights --noiseprint-weights --out --plan --profile --quick --rehearse --resume --runs --shard --skip-bad --tables --weights',
+    'reproduce': '--data-root --device --json --list --mit-weights --noiseprint-weights --out --plan --profile --quick --rehearse --resume --runs --shard --skip-bad --tables --weights --executor --jobs --slurm-config --partition --account --time-min --no-wait',
     'doctor': '--data-root --decode --json --measure --mit-weights --noiseprint-weights --plan --profile --runs --skip-bad --tables --weights',
     'docs': '--out',
+    'runs': '--runs --json',
 }
 
 
