@@ -17,8 +17,8 @@ from fastcore.docments import docments
 __all__ = ['PROVENANCE_PACKAGES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
            'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json',
            'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
-           'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'check_free', 'hold_folder', 'Opt',
-           'add_command', 'call_command']
+           'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'folder_holder', 'check_free', 'hold_folder',
+           'Opt', 'add_command', 'call_command']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -300,23 +300,32 @@ log_to_stderr()
 class FolderBusy(JobFailed):
     "Another process holds the folder (exit code 1: wait for it, or choose another folder)."
 
-def _busy(folder:Path, f, what:str)->FolderBusy:
-    f.seek(0)
-    holder = f.read().strip() or "another process"
+def _busy(folder:Path, holder:str, what:str)->FolderBusy:
     return FolderBusy(f"{folder} is in use by {holder} (another {what} writes there); wait for it to end or choose "
                       "another folder")
+
+def _holder_text(f)->str:
+    f.seek(0)
+    return f.read().strip() or "another process"
+
+def folder_holder(folder, # a folder `hold_folder` may hold
+                 )->str|None:
+    "Who holds `folder` now ('process PID on HOST'), or None; looks without taking the lock and writes nothing."
+    import fcntl
+    try: f = open(Path(folder) / LOCK_FILE)
+    except OSError: return None  # no lock file (or none we may read): no holder
+    with f:
+        try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError: return _holder_text(f)
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return None
 
 def check_free(folder, # a folder `hold_folder` may hold
                what:str="run", # what the folder holds, for the message
               )->None:
-    "`FolderBusy` if another process holds `folder` now; looks without taking the lock and writes nothing."
-    import fcntl
-    try: f = open(Path(folder) / LOCK_FILE)
-    except OSError: return  # no lock file (or none we may read): no holder
-    with f:
-        try: fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError: raise _busy(Path(folder), f, what) from None
-        fcntl.flock(f, fcntl.LOCK_UN)
+    "`FolderBusy` if another process holds `folder` now (`folder_holder`)."
+    holder = folder_holder(folder)
+    if holder is not None: raise _busy(Path(folder), holder, what)
 
 @contextlib.contextmanager
 def hold_folder(folder, # the folder (created if missing) this process is about to write
@@ -329,7 +338,7 @@ def hold_folder(folder, # the folder (created if missing) this process is about 
     f = open(folder / LOCK_FILE, "a+")
     try:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: raise _busy(folder, f, what) from None
+        except BlockingIOError: raise _busy(folder, _holder_text(f), what) from None
         f.seek(0)
         f.truncate()
         f.write(f"process {os.getpid()} on {socket.gethostname()}")

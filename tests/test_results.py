@@ -77,3 +77,20 @@ def test_tables_state_the_rerun_spread():
     assert 0 <= spread < MARGIN, spread  # a margin of MARGIN points means something only above the spread
     for table in EVIDENCE_TABLES:
         assert "Rerun spread" in (RESULTS / table / "table.md").read_text(), table
+
+
+def test_protocols_table_obeys_the_orderings_every_protocol_implies():
+    """Relations that hold whatever the model, checked on the committed numbers: a best threshold is at least the
+    fixed one, permute at least plain, and counting authentic images (F1 0 under BenCo's formula) cannot raise F1."""
+    m = _metrics("protocols")
+    v = {(r["model"], r["dataset"], r["protocol"], r["metric"]): r["value"] for r in m["values"]}
+    keys = {(a, b) for a, b, _, _ in v}
+    assert keys, "no values"
+    for model, ds in keys:
+        f1 = {p: v[model, ds, p, "f1"] for (a, b, p, k) in v if (a, b, k) == (model, ds, "f1")}
+        assert len(f1) >= 18, sorted(f1)
+        eps = 1e-9
+        assert f1["benco-best-image"] + eps >= f1["benco-best-set"] >= f1["benco"] - eps, f1
+        assert f1["benco-permute"] >= f1["benco"] - eps, f1
+        assert f1["benco-authentic"] <= f1["benco"] + eps, f1
+        assert all(0 <= x <= 1 for x in f1.values()), f1

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/data/07b_check.ipynb #e36b6ab5
 from __future__ import annotations
-import json, time
+import hashlib, json, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +15,8 @@ from .readers import DataError, read_image, read_mask, image_size, mask_stats, _
 from .datasets import Scan, ADAPTERS, scan
 
 # %% auto #0
-__all__ = ['BAD', 'check_record', 'Report', 'check', 'usable', 'select', 'tampered_records', 'write_benco_json']
+__all__ = ['BAD', 'MANIFEST_COLUMNS', 'check_record', 'Report', 'check', 'usable', 'select', 'tampered_records',
+           'write_benco_json', 'file_sha256', 'manifest', 'fingerprint', 'records_fingerprint']
 
 # %% ../../nbs/data/07b_check.ipynb #a53cd769
 BAD = ("missing-mask", "unreadable-image", "unreadable-mask", "size-mismatch")
@@ -184,3 +185,55 @@ def write_benco_json(records:list, # `Record`s to list
         pairs.append([str(Path(r.image).resolve()), mask])
     path.write_text(json.dumps(pairs, indent=0))
     return path
+
+# %% ../../nbs/data/07b_check.ipynb #c7b0m002
+def file_sha256(path, # a file
+               )->str:
+    "The SHA-256 of a file's bytes, read in 1 MiB blocks; a missing or unreadable file is a `DataError` naming it."
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
+    except OSError as e: raise DataError(path, f"cannot be read for its checksum ({e.strerror or e})") from None
+    return h.hexdigest()
+
+def _rel(f, root:Path)->str:
+    try: return Path(f).resolve().relative_to(root).as_posix()
+    except ValueError: return Path(f).resolve().as_posix()  # a JSON list may point outside its folder
+
+MANIFEST_COLUMNS = ["dataset", "role", "file", "bytes", "sha256", "height", "width", "kind", "label"]
+
+def manifest(s:Scan, # what an adapter found
+             workers:int=2, # threads hashing files in parallel
+            )->pd.DataFrame:
+    "One row per file of the scan's records (image, and mask when it has one): `MANIFEST_COLUMNS`."
+    root = Path(s.root).resolve()
+    root = root if root.is_dir() else root.parent
+    def rows(r):
+        out = []
+        for role, f in (("image", r.image), ("mask", r.mask)):
+            if f is None: continue
+            sha = file_sha256(f)
+            h, w = image_size(f)
+            out.append(dict(dataset=s.dataset, role=role, file=_rel(f, root), bytes=Path(f).stat().st_size, sha256=sha,
+                            height=h, width=w, kind=r.kind, label=r.label))
+        return out
+    with ThreadPoolExecutor(max(workers, 1)) as ex: found = [x for rs in ex.map(rows, s.records) for x in rs]
+    return pd.DataFrame(found, columns=MANIFEST_COLUMNS)
+
+def fingerprint(man:pd.DataFrame, # `manifest`'s rows of one data set
+               )->str:
+    "SHA-256 of the sorted 'role relative-path sha256' lines: the same files give the same value anywhere."
+    lines = sorted(f"{r.role} {r.file} {r.sha256}" for r in man.itertuples())
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+def records_fingerprint(records:list, # `Record`s of one data set
+                        root=None, # the folder paths are taken relative to (default: their common folder)
+                       )->str:
+    "The `fingerprint` of the files a list of records reads."
+    import os
+    files = [f for r in records for f in (r.image, r.mask) if f is not None]
+    base = Path(root or os.path.commonpath([str(Path(f).resolve().parent) for f in files])).resolve()
+    lines = sorted(f"{role} {_rel(f, base)} {file_sha256(f)}" for r in records
+                   for role, f in (("image", r.image), ("mask", r.mask)) if f is not None)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()

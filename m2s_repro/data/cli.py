@@ -59,6 +59,8 @@ def datasets_command(action:Literal["list", "check", "fake"], # list layouts, ch
                      dataset:str|None=None, # layout name (see `list`); default: recognised from the folder
                      write_json:str|None=None, # also write an IMDL-BenCo JSON pair list of the usable records here
                      tampered_only:bool=False, # with --write-json: leave authentic images out
+                     # also write every file's path, size, SHA-256 and image size here (CSV) and print fingerprints
+                     manifest:str|None=None,
                      no_decode:bool=False, # read headers only (fast; misses truncated files)
                      workers:int=2, # decoding threads (default 2)
                      limit:int=20, # problems to print (default 20; --json has all)
@@ -68,7 +70,7 @@ def datasets_command(action:Literal["list", "check", "fake"], # list layouts, ch
     "The `m2s-repro datasets` command: recognise and validate a real data set download (list / check / fake)."
     from pathlib import Path
     from m2s_repro.data.datasets import ADAPTERS, detect, find_datasets, scan
-    from m2s_repro.data.check import check, usable, write_benco_json
+    from m2s_repro.data.check import check, usable, write_benco_json, manifest as manifest_of, fingerprint
     if action == "list":
         for a in ADAPTERS.values():
             exp = ", ".join(f"{k} {v}" for k, v in a.expected.items()) or "any size"
@@ -93,9 +95,11 @@ def datasets_command(action:Literal["list", "check", "fake"], # list layouts, ch
         targets = {names[0]: root} if len(names) == 1 else find_datasets(root) if root.is_dir() and not names else {}
         if not targets: scan(root)  # raises the explanatory error
         log.info(f"recognised: {', '.join(f'{k} ({v})' for k, v in targets.items())}")
+    if manifest and Path(manifest).is_dir():
+        raise ValueError(f"--manifest {manifest} is a folder; give a file, e.g. {manifest}/manifest.csv")
     if write_json and len(targets) > 1:
         raise ValueError("--write-json needs one data set: add --dataset or point at its folder")
-    reports, rc = [], 0
+    reports, rc, mans = [], 0, []
     for name, path in targets.items():
         s = scan(path, name)
         if not json_: log.info(f"checking {len(s.records)} records of {s.dataset} ...")
@@ -107,6 +111,17 @@ def datasets_command(action:Literal["list", "check", "fake"], # list layouts, ch
             recs = usable(s.records, rep.bad, tampered_only)
             left_out = f" ({len(rep.bad)} bad files left out)" if rep.bad else ""
             log.info(f"wrote {len(recs)} pairs to {write_benco_json(recs, write_json)}{left_out}")
+        if manifest:
+            import dataclasses
+            good = dataclasses.replace(s, records=usable(s.records, rep.bad))  # unreadable files: listed above
+            mans.append(manifest_of(good, workers))
+            print(f"fingerprint {name} {fingerprint(mans[-1])} ({len(good.records)} records)")
+    if manifest:
+        import pandas as pd
+        from m2s_repro.core import atomic_write
+        Path(manifest).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(manifest, pd.concat(mans, ignore_index=True).to_csv(index=False))
+        log.info(f"wrote the manifest of {sum(map(len, mans))} files to {manifest}")
     if json_:
         out = [dict(dataset=r.scan.dataset, root=r.scan.root, records=len(r.scan), counts=r.scan.counts(),
                     notes=r.scan.notes, problems=r.problems) for r in reports]

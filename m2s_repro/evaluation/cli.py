@@ -24,6 +24,8 @@ def evaluate_command(*, checkpoint:list[str], # best.pth of each fold's run
                      robustness:bool=False,
                      # with --dataset: keep authentic images (IMDL-BenCo pixel metrics ignore them)
                      with_authentic:bool=False,
+                     # score under these protocols (names, or all; `--protocols list` lists them) instead of one
+                     protocols:list[str]|None=None,
                      skip_bad:bool=False,
                      n_synth:int=200, # synthetic scheme: images per unseen domain (default 200)
                      bs:int=8, # images per batch (default 8)
@@ -49,7 +51,10 @@ def evaluate_command(*, checkpoint:list[str], # best.pth of each fold's run
     pert = parse_perturbation(perturb) if perturb else None
     for ck in checkpoint:
         if not Path(ck).is_file(): raise FileNotFoundError(errno.ENOENT, "--checkpoint not found", str(ck))
-    out = claim_output(out, ("per_image.csv", "scores.csv", "table.csv", "robustness.csv"))
+    if protocols:
+        return _protocols(checkpoint, protocols, scheme, data_root, dataset, pert, robustness, protocol, skip_bad,
+                          n_synth, bs, device, out)
+    out = claim_output(out, ("per_image.csv", "scores.csv", "table.csv", "robustness.csv", "provenance.json"))
     if data_root and dataset:  # one data set, every checkpoint
         from m2s_repro.data.datasets import scan
         from m2s_repro.data.check import select
@@ -82,12 +87,57 @@ def evaluate_command(*, checkpoint:list[str], # best.pth of each fold's run
                                    progress=True, n_synth=n_synth)
     out.mkdir(parents=True, exist_ok=True)  # only now: a failed evaluation leaves no empty folder
     rows.to_csv(out / "per_image.csv", index=False)
+    from m2s_repro.data.check import file_sha256, records_fingerprint
+    import json
+    prov = dict(weights={str(ck): file_sha256(ck) for ck in checkpoint},  # which weights, which files, exactly
+                datasets={s.dataset: dict(fingerprint=records_fingerprint(recs), images=len(recs))} if dataset else {})
+    (out / "provenance.json").write_text(json.dumps(prov, indent=1))
     scores.to_csv(out / "scores.csv", index=False)
     metrics = [m for m in ("dsc", "iou", "f1", "permute_f1", "pixel_iou", "auc") if m in scores.columns]
     tab = fold_table(scores, metrics)
     tab.to_csv(out / "table.csv", index=False)
     print(tab.round(2).to_markdown(index=False))
-    log.info(f"wrote per_image.csv, scores.csv, table.csv to {out}")
+    log.info(f"wrote per_image.csv, scores.csv, table.csv, provenance.json to {out}")
+    return 0
+
+# %% ../../nbs/evaluation/33a_cli.ipynb #edee8bb0
+def _protocols(checkpoint, names, scheme, data_root, dataset, pert, robustness, protocol, skip_bad, n_synth, bs,
+               device, out)->int:
+    "`evaluate --protocols`: every checkpoint on the data sets under every protocol named."
+    import json
+    from m2s_repro.evaluation.protocols import protocols_of, protocol_table, evaluate_protocols, items_of, wide, synth_items
+    if names == ["list"]:
+        print(protocol_table().drop(columns="note").to_markdown(index=False))
+        return 0
+    if pert or robustness or protocol:
+        raise ValueError("--protocols scores clean images under each protocol: leave out --perturb, --robustness and --protocol")
+    protos = protocols_of(names)
+    on_bad = "skip" if skip_bad else "raise"
+    if dataset:  # one data set, authentic images included: the protocols say whether they count
+        from m2s_repro.data.datasets import scan
+        from m2s_repro.data.check import select
+        s = scan(data_root, dataset)
+        sets = {s.dataset: items_of(select(s, on_bad), protos)}
+    elif scheme == "synthetic":
+        sets = lambda recipe: synth_items(n_synth, recipe["synth_size"])
+    else:
+        from m2s_repro.data.splits import SCHEMES
+        from m2s_repro.data.datasets import find_datasets, scan
+        from m2s_repro.data.check import select
+        if not data_root: raise ValueError(f"scheme {scheme!r} is evaluated on real data sets: give --data-root")
+        found = find_datasets(data_root)
+        sets = {n: items_of(select(scan(found[n], n), on_bad), protos) for n in SCHEMES[scheme]["unseen"] if n in found}
+    from m2s_repro.core import claim_output
+    out = claim_output(out, ("protocols.csv", "protocols_wide.csv", "provenance.json"))
+    long, prov = evaluate_protocols(checkpoint, sets, protos, bs, device, progress=True)
+    out.mkdir(parents=True, exist_ok=True)
+    long.to_csv(out / "protocols.csv", index=False)
+    w = wide(long)
+    w.to_csv(out / "protocols_wide.csv", index=False)
+    (out / "provenance.json").write_text(json.dumps(prov, indent=1))
+    print(w.drop(columns=["checkpoint"]).round(4).to_markdown(index=False))
+    for n, d in prov["datasets"].items(): print(f"fingerprint {n} {d['fingerprint']} ({d['images']} images)")
+    log.info(f"wrote protocols.csv, protocols_wide.csv, provenance.json to {out}")
     return 0
 
 # %% ../../nbs/evaluation/33a_cli.ipynb #df800261

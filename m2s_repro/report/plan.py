@@ -103,6 +103,7 @@ ROW_RULES = {  # notebook -> (its parameters, the context) -> {row label: spec}
                                                         p["EXTRA"], ctx)[0],
     "98_code_vs_paper": lambda p, ctx: model_rows(p["RECIPE"], CODE_VS_PAPER_ROWS),
     "99_rerun": lambda p, ctx: {"reference (this machine)": p["RECIPE"]},
+    "94a_protocols": lambda p, ctx: {} if p["PROFILE"] == "paper" else {v: v for v in p["VARIANTS"]},  # paper: released
 }
 
 def table_rows(notebook:str, # a table notebook's name, e.g. '92_ablation_s'
@@ -280,6 +281,10 @@ TABLES = {t.name: t for t in [
               dict(smoke={}, mini=None, paper={}), trains=False,
               na="the released weights are full-size paper models scored on the real test sets: run it with "
                  "--profile paper --weights DIR --data-root DIR"),
+    TableSpec("protocols", "94a_protocols.ipynb",
+              "One set of predictions under every protocol of the field (fit, masks, threshold, averaging, ...)",
+              dict(smoke={}, mini=dict(VARIANTS=["m2sformer-mini", "mesorch-mini"], N_IMAGES=200), paper={}),
+              needs=dict(paper=_MESORCH_TESTS)),
 ]}
 
 def table_names(profile:str, # one of `PROFILES`

@@ -12,7 +12,7 @@ from ..bench.efficiency import published_efficiency
 __all__ = ['COLUMNS', 'UNITS', 'REPORT_COLUMNS', 'published', 'published_tables', 'consistency_report', 'published_robustness']
 
 # %% ../../nbs/report/41_published.ipynb #29c0033b
-COLUMNS = ["table", "method", "setting", "param", "dataset", "metric", "value", "unit", "source", "note"]
+COLUMNS = ["table", "method", "setting", "param", "dataset", "metric", "value", "unit", "source", "note", "protocol"]
 UNITS = {"%": 1, "fraction": 4}  # unit -> decimals the papers print
 _DIR = "assets/published"
 
@@ -34,6 +34,10 @@ def _read_csv(f, # a path or file object
         if bad.any():
             i = bad.idxmax()
             raise ValueError(f"{name}.csv, data line {i + 1}: " + msg.format(**df.loc[i]))
+    from m2s_repro.evaluation.protocols import parse_protocol
+    for i, expr in enumerate(df["protocol"]):
+        try: parse_protocol(expr)
+        except ValueError as e: raise ValueError(f"{name}.csv, data line {i + 1}: {e}") from None
     return df[COLUMNS].assign(value=value)
 
 def _table_files()->dict:

@@ -121,7 +121,7 @@ def rehearse(tables:list|None=None, # keys of `reproduce.TABLES`; None: every ta
     if data_root is None:
         data_root = work / "data"
         if not (data_root / "balanced_dataset.json").exists(): rehearsal_data(data_root)
-    if weights is None and "released" in names:
+    if weights is None and {"released", "protocols"} & set(names):  # the tables that score released files
         weights = work / "weights"
         if find_text_table(weights) is None: rehearsal_weights(weights)
     hub, mit, noiseprint = work / "hub", work / "mit_b3.pth", work / "noiseprint++.th"

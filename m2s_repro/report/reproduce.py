@@ -140,11 +140,11 @@ def train_as_jobs(profile:str, # one of `PROFILES`
                   parallel:int=1, # local, no GPUs: jobs at once
                   wait:bool=True, # slurm: wait for the jobs
                  )->tuple[dict, list, list]:
-    "The tables' runs as jobs: ({table: why it cannot run} for tables with a failed run, `run_jobs`' rows, the jobs)."
+    "The tables' runs as jobs: ({table: why it cannot run} for tables with a failed run, `run_jobs`' rows and jobs)."
     from m2s_repro.report.plan import planned
-    from m2s_repro.train.jobs import run_jobs
+    from m2s_repro.train.jobs import run_jobs, jobs_folder
     found, users = planned(profile, names, ctx, overrides)
-    rows, jobs = run_jobs(list(found.values()), Path(runs, profile), data_root, ctx, executor, Path(runs, "_jobs"),
+    rows, jobs = run_jobs(list(found.values()), Path(runs, profile), data_root, ctx, executor, jobs_folder(runs),
                           slurm, parallel, wait)
     blocked = {}
     for r in rows:
@@ -167,17 +167,16 @@ def submit_study(profile:str, # one of `PROFILES`
                  wait:bool=True, # wait for every job, and return the tables' statuses
                 )->dict:
     "The runs as SLURM jobs and the tables as one job after them: {table: status}, 'submitted' when not waited for."
-    from m2s_repro.train.jobs import make_executor
+    from m2s_repro.train.jobs import make_executor, jobs_folder
     _, rows, jobs = train_as_jobs(profile, runnable, data_root, runs, ctx, overrides, "slurm", slurm, wait=False)
-    ex = make_executor("slurm", Path(runs, "_jobs"), 1, slurm, f"m2s:tables:{profile}")
-    if jobs: ex.update_parameters(dependency="afterok:" + ":".join(str(j.job_id) for j in jobs))
+    ex = make_executor("slurm", jobs_folder(runs), 1, slurm, f"m2s:tables:{profile}")
+    if jobs: ex.update_parameters(dependency="afterok:" + ":".join(str(j.job_id) for j in jobs.values()))
     tj = ex.submit(reproduce, profile, names, data_root, str(Path(out).resolve()), str(Path(runs).resolve()), resume,
                    None, False, weights, ctx, overrides)
     log.info(f"{len(jobs)} run jobs ({sum(r['state'] == 'reused' for r in rows)} runs complete already) and the "
              f"tables' job {tj.job_id} (log {tj.paths.stderr}); follow with `m2s-repro runs --runs {runs}` and squeue")
     if not wait: return {t: dict(status="submitted", job=str(tj.job_id), log=str(tj.paths.stderr)) for t in names}
-    failed = [f"{r['run']} (job {j.job_id}, log {j.paths.stderr})" for j, r in
-              zip(jobs, [r for r in rows if r["state"] == "submitted"]) if j.exception() is not None]
+    failed = [f"{run} (job {j.job_id}, log {j.paths.stderr})" for run, j in jobs.items() if j.exception() is not None]
     if failed:  # the tables' job waits for runs that will never end well: cancel it
         tj.cancel(check=False)
         return {t: dict(status="failed", error="a run job failed: " + "; ".join(failed)) for t in names}

@@ -18,8 +18,9 @@ from .plan import parameter_names, MACHINE_PARAMS
 from .published import published
 
 # %% auto #0
-__all__ = ['PAPER_NAMES', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'temporary_runs', 'study', 'mean_std', 'beside_published',
-           'paper_datasets', 'plot_variants', 'plot_beside', 'qualitative', 'start_table', 'rerun_spread', 'record']
+__all__ = ['OUR_PROTOCOL', 'PAPER_NAMES', 'PROFILE_NOTES', 'REHEARSAL_NOTE', 'temporary_runs', 'study', 'mean_std',
+           'beside_published', 'paper_datasets', 'plot_variants', 'plot_beside', 'qualitative', 'start_table',
+           'rerun_spread', 'record']
 
 # %% ../../nbs/report/44_study.ipynb #eef659d3
 def temporary_runs()->Path:
@@ -72,6 +73,9 @@ def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, varian
     return w
 
 # %% ../../nbs/report/44_study.ipynb #4ca6d8a6
+OUR_PROTOCOL = dict(dsc="m2sformer", iou="m2sformer", f1="benco", pixel_iou="benco", permute_f1="benco-permute",
+                    auc="benco-auc-prob")  # what each metric column of `evaluate`'s rows was measured under
+
 def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the reproduced variants
                      pub_table:str, # the published table's name (see `published`)
                      settings:dict, # {our variant: the published setting it stands for}
@@ -79,7 +83,7 @@ def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the r
                      metrics:dict, # {our metric: the paper's metric name}
                      method:str|None=None, # keep only this method's rows of the published table
                     )->pd.DataFrame:
-    "Reproduced fold means beside a published table: one row per (setting, dataset, metric) and the difference."
+    "Reproduced fold means beside a published table: one row per (setting, dataset, metric), the difference, both protocols."
     pub = published(pub_table)
     if method: pub = pub[pub.method == method]
     rows = []
@@ -90,10 +94,13 @@ def beside_published(table:pd.DataFrame, # a fold table (`fold_tables`) of the r
                 p = pub[(pub.setting == setting) & (pub.dataset == pds) & (pub.metric == pm)]
                 if mine.empty: continue
                 pv = float(p.value.iloc[0]) if len(p) else float("nan")
+                pp = p.protocol.iloc[0] if len(p) else ""
+                ours_p = OUR_PROTOCOL.get(m, "")
                 scale = 100 if len(p) and p.unit.iloc[0] == "%" else 1  # fold_table reports x100
                 r = float(mine[f"{m}_mean"].iloc[0]) * scale / 100
                 rows.append(dict(setting=setting, variant=v, dataset=pds, ours=ds, metric=pm, published=pv,
-                                 reproduced=r, difference=r - pv))
+                                 reproduced=r, difference=r - pv, published_protocol=pp, our_protocol=ours_p,
+                                 same_protocol=ours_p in pp.split(" or ")))
     return pd.DataFrame(rows)
 
 # %% ../../nbs/report/44_study.ipynb #f0a915cd

@@ -11,11 +11,16 @@ from ..core import Context, log
 from .runs import RunSpec, train_one
 
 # %% auto #0
-__all__ = ['RECIPE_GPUS', 'EXECUTORS', 'LOCAL_TIMEOUT_MIN', 'job_gpus', 'RunJob', 'train_distributed', 'SlurmSettings',
-           'make_executor', 'run_jobs']
+__all__ = ['RECIPE_GPUS', 'EXECUTORS', 'LOCAL_TIMEOUT_MIN', 'jobs_folder', 'job_gpus', 'RunJob', 'train_distributed',
+           'SlurmSettings', 'make_executor', 'run_jobs']
 
 # %% ../../nbs/train/24_jobs.ipynb #f0b20007
 RECIPE_GPUS = {"mesorch-paper": 4, "mesorch-paper-t5": 4}  # the released scripts' data-parallel GPUs; others: 1
+
+def jobs_folder(runs, # the runs folder a command was given (`--runs`)
+               )->Path:
+    "Where the jobs' files go: submitit's scripts and logs, and the JSON a multi-GPU job's torchrun processes read."
+    return Path(runs) / "_jobs"
 
 def job_gpus(run:RunSpec, # a run of the plan
             )->int:
@@ -31,12 +36,13 @@ class RunJob:
     data_root:str|None = None   # folder of the real data sets
     ctx:Context = field(default_factory=Context)  # the command's settings
     gpus:int = 1                # data-parallel processes (torchrun) when more than one
+    jobs:str|None = None        # the jobs' folder (`jobs_folder`), for a multi-GPU job's JSON; default <runs>/_jobs
 
     def __call__(self)->dict:
         "Make the run in this process (or its torchrun processes); its run.json summary."
         if self.gpus > 1:
             import subprocess
-            spec = Path(self.runs) / "_jobs" / (self.run.folder.replace("/", "+") + ".json")  # what they read
+            spec = Path(self.jobs or jobs_folder(self.runs)) / (self.run.folder.replace("/", "+") + ".json")  # theirs
             spec.parent.mkdir(parents=True, exist_ok=True)
             spec.write_text(json.dumps(self.to_dict()))
             subprocess.run(self.torchrun_command(spec), check=True)
@@ -57,13 +63,13 @@ class RunJob:
     def to_dict(self)->dict:
         "JSON-ready fields (the torchrun processes rebuild the job from them)."
         return dict(run=asdict(self.run), runs=str(self.runs), data_root=self.data_root, ctx=asdict(self.ctx),
-                    gpus=self.gpus)
+                    gpus=self.gpus, jobs=self.jobs)
 
     @classmethod
     def from_dict(cls, d:dict)->RunJob:
         "The job `to_dict` described."
         run = RunSpec(**d["run"] | dict(env=tuple(map(tuple, d["run"].get("env", ())))))  # JSON lists back to tuples
-        return cls(run, d["runs"], d["data_root"], Context(**d["ctx"]), d["gpus"])
+        return cls(run, d["runs"], d["data_root"], Context(**d["ctx"]), d["gpus"], d.get("jobs"))
 
 # %% ../../nbs/train/24_jobs.ipynb #f0b20012
 def train_distributed(spec_file, # the job.json `RunJob.__call__` wrote
@@ -165,16 +171,16 @@ def run_jobs(plan:list, # the runs (`RunSpec`), each once
              data_root=None, # folder of the real data sets
              ctx:Context|None=None, # the command's settings
              executor:str="local", # 'local' or 'slurm'
-             folder=None, # submitit's folder (scripts, logs); default <runs>/_jobs
+             folder=None, # the jobs' folder (submitit's scripts, logs); default `jobs_folder(runs)`
              slurm:SlurmSettings|None=None, # the cluster's settings
              parallel:int=1, # local: jobs at once on a machine without GPUs
              wait:bool=True, # slurm: wait for the jobs (local jobs are always waited for)
              poll_s:float=2., # seconds between looks at the jobs
-            )->tuple[list, list]:
-    "Each run not complete as one job: (one row per run: run, spec, state, job, log, detail; the submitit jobs)."
+            )->tuple[list, dict]:
+    "Each run not complete as one job: (one row per run: run, spec, state, job, log, detail; {run folder: its job})."
     from m2s_repro.train.track import run_info
     ctx = Context.of(ctx)
-    folder = Path(folder or Path(runs) / "_jobs")
+    folder = Path(folder or jobs_folder(runs))
     rows = {r.folder: dict(run=r.folder, spec=r.spec, state="reused", job=None, log=None, detail="") for r in plan}
     pending = [r for r in plan if run_info(Path(runs) / r.folder)["state"] != "complete"]
     local = executor == "local"
@@ -183,7 +189,7 @@ def run_jobs(plan:list, # the runs (`RunSpec`), each once
         n_gpu = torch.cuda.device_count()
         free = list(range(n_gpu))
         slots = n_gpu or max(int(parallel), 1)  # jobs at once
-    running, jobs = {}, []
+    running, jobs = {}, {}
     while pending or running:
         while pending:
             r = pending[0]
@@ -194,9 +200,9 @@ def run_jobs(plan:list, # the runs (`RunSpec`), each once
             else: g = procs = job_gpus(r); gpus = ()
             pending.pop(0)
             ex = make_executor(executor, folder, g, slurm, f"m2s:{r.folder}", gpus, r.env)
-            job = ex.submit(RunJob(r, str(runs), data_root, ctx, procs))
+            job = ex.submit(RunJob(r, str(runs), data_root, ctx, procs, str(folder)))
             running[job] = (r, gpus)
-            jobs.append(job)
+            jobs[r.folder] = job
             rows[r.folder] |= dict(state="submitted", job=str(job.job_id), log=str(job.paths.stderr))
             log.info(f"{r.folder}: job {job.job_id} (log {job.paths.stderr})")
         if not local and not wait: break

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np, pandas as pd, torch
 import torch.nn.functional as F
 from fastai.callback.core import Callback
-from ..core import check_free, FolderBusy
+from ..core import folder_holder
 from ..data.loaders import denormalize
 from ..numerics.metrics import prediction_of
 
@@ -105,10 +105,7 @@ def run_info(folder, # a run folder
     try: meta = json.loads((folder / "run.json").read_text())
     except (OSError, ValueError): meta = {}
     status = str(meta.get("status", ""))
-    try:
-        check_free(folder, "train")
-        held = None
-    except FolderBusy as e: held = str(e).split(" (")[0].split(" is in use by ")[-1]
+    held = folder_holder(folder)
     if held: state, detail = "running", held
     elif status == "complete": state, detail = "complete", ""
     elif status.startswith("failed"): state, detail = "failed", status.partition(": ")[2]
