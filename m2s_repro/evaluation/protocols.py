@@ -4,7 +4,7 @@
 
 # %% ../../nbs/evaluation/35_protocols.ipynb #p35a0004
 from __future__ import annotations
-import dataclasses, math
+import dataclasses, functools, math
 from dataclasses import dataclass
 import numpy as np, pandas as pd, torch, cv2
 from PIL import Image
@@ -18,8 +18,8 @@ __all__ = ['FITS', 'RESAMPLES', 'SCORE_AT', 'MASK_RULES', 'THRESHOLDS', 'AVERAGE
            'BENCO', 'M2SFORMER', 'PROTOCOLS', 'ODD_DOMAIN', 'DATASET_CARDS', 'Protocol', 'protocols_of',
            'parse_protocol', 'shrink_long', 'model_input', 'native_maps', 'border_band', 'thresholds_of',
            'image_counts', 'scores_of', 'aggregate', 'RecordItems', 'items_of', 'score_protocols', 'wide', 'odd_items',
-           'items_fingerprint', 'set_fingerprint', 'SynthItems', 'synth_items', 'protocol_table', 'evaluate_protocols',
-           'dataset_cards']
+           'items_fingerprint', 'set_fingerprint', 'SynthItems', 'dataset_fingerprint', 'synth_items', 'protocol_table',
+           'evaluate_protocols', 'dataset_cards']
 
 # %% ../../nbs/evaluation/35_protocols.ipynb #p35a0007
 FITS = ("resize", "pad")            # stretch to size x size (both papers) / zero-pad bottom-right, crop larger (BenCo)
@@ -310,7 +310,7 @@ def score_protocols(model:torch.nn.Module, # returns logits, or a dict with `pre
                     device=None, # default: `get_device()`
                     progress:bool=False, # log each data set and input transform
                    )->pd.DataFrame:
-    "The long table: one row per (dataset, protocol, metric) with value, n images, and the passes that made it."
+    "The long table: one row per (dataset, protocol, metric) with its value and the images counted (n)."
     protocols = protocols_of(protocols)
     device = get_device(device)
     model = model.to(device).eval()
@@ -343,7 +343,7 @@ def score_protocols(model:torch.nn.Module, # returns logits, or a dict with `pre
             for p in ps:
                 r = aggregate(stats[p.name], labels, p)
                 rows += [dict(dataset=name, protocol=p.name, metric=k, value=r[k], n=r["n"])
-                         for k in ("f1", "iou", "auc", "threshold")]
+                         for k in ("f1", "iou", "auc", "threshold") if not math.isnan(r[k])]  # undefined: no row
     return pd.DataFrame(rows)
 
 def wide(long:pd.DataFrame, # `score_protocols`' rows (more id columns, e.g. model, are kept)
@@ -404,6 +404,20 @@ class SynthItems:
         it = make_item(self.seed, i, self.size, self.domain)
         m = it["mask"] * np.uint8(255)
         return dict(image=it["image"], mask=m, grey=m, label=it["label"], name=f"synth:{self.domain}:{self.seed}:{i}")
+
+@functools.lru_cache(maxsize=128)
+def _synth_fingerprint(n:int, domain:str, size:int, seed:int)->str:
+    return items_fingerprint(SynthItems(n, domain, size, seed))
+
+def dataset_fingerprint(ds, # a `ForgeryDataset` (files) or `SynthDataset` (made from the bundled photos)
+                       )->str:
+    "The fingerprint of what an evaluation data set reads: its files, or its synthetic items' pixels (cached)."
+    from m2s_repro.data.loaders import ForgeryDataset, SynthDataset
+    if isinstance(ds, ForgeryDataset):
+        from m2s_repro.data.check import records_fingerprint
+        return records_fingerprint(ds.records)
+    if isinstance(ds, SynthDataset): return _synth_fingerprint(ds.n, ds.domain, ds.size, ds.seed)
+    raise TypeError(f"no fingerprint for a {type(ds).__name__}")
 
 def synth_items(n:int, # images per domain
                 size:int=256, # side of the made images

@@ -12,8 +12,8 @@ from ..models.checkpoint import load_checkpoint, model_from_checkpoint
 from .evaluate import seen_unseen, fold_table, scheme_sets, evaluate, summarize, robustness
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluate_runs', 'fold_tables', 'all_tampered', 'FixedMask', 'fit_fixed_mask',
-           'fixed_mask_scores', 'checkpoint_robustness', 'robustness_study']
+__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluate_runs', 'run_fingerprints', 'fold_tables', 'all_tampered',
+           'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'checkpoint_robustness', 'robustness_study']
 
 # %% ../../nbs/evaluation/34_runs.ipynb #ca07998a
 def _metric_cols(scores:pd.DataFrame)->list:
@@ -37,6 +37,31 @@ def evaluate_runs(label:str, # the name written in the `variant` column
     ctx = Context.of(ctx)
     sc, pi = seen_unseen(checkpoints, scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
     return with_unseen_avg(sc).assign(variant=label), pi.assign(variant=label)
+
+def run_fingerprints(checkpoints:dict, # {variant: [best.pth of each fold]} (`study`'s checkpoints)
+                     scheme:str="synthetic", # the training scheme whose unseen sets were evaluated
+                     data_root=None, # folder of the real data sets
+                     n_synth:int=100, # synthetic scheme: images per unseen domain
+                     ctx:Context|None=None, # the command's settings: bad files
+                    )->dict:
+    "What `evaluate_runs` read: {'weights': {variant fold: SHA-256 of best.pth}, 'datasets': {set: fingerprint}}."
+    from m2s_repro.data.check import file_sha256
+    from m2s_repro.evaluation.protocols import dataset_fingerprint
+    ctx = Context.of(ctx)
+    weights, sets, unseen = {}, {}, None
+    for v, cks in checkpoints.items():
+        for ck in cks:
+            meta = load_checkpoint(ck)["meta"]
+            weights[f"{v} fold {meta['fold']}"] = file_sha256(ck)
+            fp = dataset_fingerprint(data_of(meta, ctx.on_bad)[1])
+            key = f"seen fold {meta['fold']}"
+            sets[key if sets.get(key, fp) == fp else f"{key} ({v})"] = fp
+            if unseen is None:
+                r = meta["recipe"]
+                unseen, _ = scheme_sets(scheme, data_root, r["protocol"], r["size"], n_synth, r["synth_size"],
+                                        on_bad=ctx.on_bad)
+                sets |= {n: dataset_fingerprint(ds) for n, ds in unseen.items()}
+    return dict(weights=weights, datasets=sets)
 
 def fold_tables(scores:pd.DataFrame, # per-fold scores of one or more variants (a `variant` column)
                )->pd.DataFrame:

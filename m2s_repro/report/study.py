@@ -13,7 +13,7 @@ from ..numerics.metrics import image_metrics, format_mean_std
 from ..train.recipes import Recipe, REHEARSALS, recipe_for
 from ..data.build import data_of
 from ..train.runs import runs_of, train_runs
-from ..evaluation.runs import evaluate_runs, fold_tables, all_tampered, fixed_mask_scores
+from ..evaluation.runs import evaluate_runs, fold_tables, all_tampered, fixed_mask_scores, run_fingerprints
 from .plan import parameter_names, MACHINE_PARAMS
 from .published import published
 
@@ -41,7 +41,7 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
           ctx:Context|None=None, # the command's settings: device, bad files, weight files, rehearsal
           progress:bool=True, # print what is being trained and evaluated to stderr
          )->dict:
-    "Train every run and evaluate it on the seen fold and the unseen sets: dict(train, scores, table, per_image)."
+    "Train every run and evaluate it on the seen fold and the unseen sets: dict(train, scores, table, per_image, ...)."
     runs, specs = Path(runs) if runs else temporary_runs(), list(dict.fromkeys(specs))
     train, cks = train_runs(runs_of(specs, folds, scheme, seed, ctx), runs, data_root, ctx, progress)
     scores, per_image = [], []
@@ -54,7 +54,8 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
     refs = [all_tampered(per_image[0], proto), fixed_mask_scores(cks[specs[0]], scheme, data_root, n_synth, ctx)]
     scores = pd.concat(scores + refs, ignore_index=True)
     return dict(train=train, scores=scores, table=fold_tables(scores),
-                per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks)
+                per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks,
+                fingerprints=run_fingerprints(cks, scheme, data_root, n_synth, ctx))  # which weights, which files
 
 # %% ../../nbs/report/44_study.ipynb #8177b889
 def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, variant, <metric>_mean, <metric>_std
