@@ -15,8 +15,8 @@ from fastcore.docments import docments
 
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
-           'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json',
-           'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
+           'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json', 'timed',
+           'timings', 'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
            'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'folder_holder', 'check_free', 'hold_folder',
            'Opt', 'add_command', 'call_command']
 
@@ -153,6 +153,25 @@ def save_json(path, # destination file
     "Atomically write `obj` as pretty JSON (NumPy and torch scalars become Python numbers)."
     def conv(o): return o.item() if hasattr(o, "item") else str(o)
     return atomic_write(path, json.dumps(obj, indent=indent, default=conv) + "\n")
+
+# %% ../nbs/00_core.ipynb #c0t1m002
+_PHASES: dict = {}
+
+@contextlib.contextmanager
+def timed(phase:str, # the phase the block's seconds count towards
+         ):
+    "Add the wall-clock seconds the block takes to `phase` (`timings`), even when it raises."
+    import time
+    t0 = time.perf_counter()
+    try: yield
+    finally: _PHASES[phase] = _PHASES.get(phase, 0.) + time.perf_counter() - t0
+
+def timings(reset:bool=False, # clear the phases after reading them
+           )->dict:
+    "{phase: seconds} timed in this process so far, in the order the phases first ran."
+    out = {k: round(v, 3) for k, v in _PHASES.items()}
+    if reset: _PHASES.clear()
+    return out
 
 # %% ../nbs/00_core.ipynb #e208f3b5
 LOCK_FILE = ".lock"  # inside a folder one process owns at a time (`hold_folder`): no command's output, ignored

@@ -8,7 +8,7 @@ import dataclasses, functools, math
 from dataclasses import dataclass
 import numpy as np, pandas as pd, torch, cv2
 from PIL import Image
-from ..core import get_device, log
+from ..core import get_device, log, timed
 from ..numerics.metrics import pixel_auc, pixel_auc_benco, prediction_of
 from ..data.loaders import normalize
 from ..data.readers import read_image, read_mask
@@ -452,7 +452,7 @@ def evaluate_protocols(checkpoints:list, # best.pth files (ours; `convert` makes
         sha = file_sha256(ck)
         prov["weights"][str(ck)] = sha
         if meta.get("released"): prov.setdefault("converted_from", {})[str(ck)] = meta["released"]  # file, SHA-256
-        long = score_protocols(model, made, protocols, meta["recipe"]["size"], bs, device, progress)
+        with timed("evaluation"): long = score_protocols(model, made, protocols, meta["recipe"]["size"], bs, device, progress)
         out.append(long.assign(model=meta.get("model") or meta["recipe"].get("model"), fold=meta.get("fold"),
                                checkpoint=sha[:12]))
     prov["datasets"] = {n: dict(fingerprint=set_fingerprint(it), images=len(it)) for n, it in (made or {}).items()}

@@ -5,7 +5,7 @@
 # %% ../../nbs/evaluation/34_runs.ipynb #a3ac80ad
 from __future__ import annotations
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
-from ..core import Context, log
+from ..core import Context, log, timed
 from ..numerics.metrics import image_metrics
 from ..data.build import data_of
 from ..models.checkpoint import load_checkpoint, model_from_checkpoint
@@ -176,6 +176,6 @@ def robustness_study(checkpoints:dict, # {label: best.pth}
         def make(recipe, p): return ForgeryDataset(recs, recipe["protocol"], recipe["size"], perturbation=p)
     for label, ck in checkpoints.items():
         if progress: log.info(f"robustness: {label}")
-        rob = checkpoint_robustness(ck, make, "benco", kinds, device=ctx.device)
+        with timed("evaluation"): rob = checkpoint_robustness(ck, make, "benco", kinds, device=ctx.device)
         out.append(rob.drop(columns="fold").assign(model=label))
     return pd.concat(out, ignore_index=True)

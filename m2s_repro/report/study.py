@@ -4,11 +4,11 @@
 
 # %% ../../nbs/report/44_study.ipynb #8b20d320
 from __future__ import annotations
-import json, shutil, tempfile
+import json, shutil, tempfile, time
 from multiprocessing.util import Finalize
 from pathlib import Path
 import pandas as pd, torch
-from ..core import provenance, save_json, Context, log
+from ..core import provenance, save_json, Context, log, timed, timings
 from ..numerics.metrics import image_metrics, format_mean_std
 from ..train.recipes import Recipe, REHEARSALS, recipe_for
 from ..data.build import data_of
@@ -47,15 +47,17 @@ def study(specs:list, # the variants, as specs ('recipe' or 'recipe@model'); the
     scores, per_image = [], []
     for s, ck in cks.items():
         if progress: log.info(f"evaluating {s} ({len(ck)} fold model(s))")
-        sc, pi = evaluate_runs(s, ck, scheme, data_root, n_synth, ctx)
+        with timed("evaluation"): sc, pi = evaluate_runs(s, ck, scheme, data_root, n_synth, ctx)
         scores.append(sc)
         per_image.append(pi)
     proto = recipe_for(specs[0], ctx).protocol
-    refs = [all_tampered(per_image[0], proto), fixed_mask_scores(cks[specs[0]], scheme, data_root, n_synth, ctx)]
+    with timed("references"):
+        refs = [all_tampered(per_image[0], proto), fixed_mask_scores(cks[specs[0]], scheme, data_root, n_synth, ctx)]
     scores = pd.concat(scores + refs, ignore_index=True)
+    with timed("fingerprints"): fingerprints = run_fingerprints(cks, scheme, data_root, n_synth, ctx)
     return dict(train=train, scores=scores, table=fold_tables(scores),
                 per_image=pd.concat(per_image, ignore_index=True), runs=runs, checkpoints=cks,
-                fingerprints=run_fingerprints(cks, scheme, data_root, n_synth, ctx))  # which weights, which files
+                fingerprints=fingerprints)  # which weights, which files
 
 # %% ../../nbs/report/44_study.ipynb #8177b889
 def mean_std(table:pd.DataFrame, # a fold table (`fold_tables`): dataset, variant, <metric>_mean, <metric>_std
@@ -201,6 +203,8 @@ def qualitative(checkpoint, # best.pth of a run
     return fig
 
 # %% ../../nbs/report/44_study.ipynb #c460e03e
+_STARTED = None  # when `start_table` ran in this process
+
 def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `parameters` cell
                 notebook:str, # the table notebook's name, e.g. '90_main'
                 comparable:bool|None=None, # are the numbers comparable with the paper's? default: PROFILE == 'paper'
@@ -212,6 +216,9 @@ def start_table(ns:dict, # the notebook's namespace, `globals()`, after its `par
     params = {k: list(ns[k]) if isinstance(ns[k], tuple) else ns[k] for k in parameter_names(notebook)
               if k not in MACHINE_PARAMS}
     set_seed(params.get("SEED", 0))
+    global _STARTED
+    timings(reset=True)  # the table's phases count from here (`record` writes them)
+    _STARTED = time.perf_counter()
     profile = params.get("PROFILE", "paper")
     if not (profile == "paper" if comparable is None else comparable):
         smoke = " (and mean nothing)" if profile == "smoke" else ""
@@ -270,7 +277,12 @@ def record(out, # the table's results folder; None writes nothing
                  "finding.")
         values = dict(values, rerun_spread=spread)
     (out / "table.md").write_text(head + "\n\n" + md.strip() + "\n")
-    for name, fig in (figs or {}).items(): fig.savefig(out / f"fig_{name}.png", dpi=110, bbox_inches="tight")
+    with timed("figures"):
+        for name, fig in (figs or {}).items(): fig.savefig(out / f"fig_{name}.png", dpi=110, bbox_inches="tight")
+    if _STARTED is not None:  # where the table's seconds went: its phases, and the rest (plots, tables, imports)
+        t = timings()
+        total = time.perf_counter() - _STARTED
+        values = dict(values, timing=dict(t, other=round(total - sum(t.values()), 3), total=round(total, 3)))
     jsonable = {k: (v.to_dict("records") if isinstance(v, pd.DataFrame) else v) for k, v in values.items()}
     save_json(out / "metrics.json", dict(profile=profile, comparable_with_paper=comparable,
                                          values=table.to_dict("records"), **jsonable, parameters=parameters or {},

@@ -24,8 +24,8 @@ from .track import TensorBoardKeeper
 from ..data.perturb import TRAIN_AUGMENTS
 
 # %% auto #0
-__all__ = ['RUN_FILES', 'EVENTS_PREFIX', 'LossPart', 'uses_amp', 'make_learner', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'RunKeeper', 'StopAfter', 'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
+__all__ = ['TIME_COLUMNS', 'RUN_FILES', 'EVENTS_PREFIX', 'LossPart', 'uses_amp', 'make_learner', 'rng_state', 'set_rng_state',
+           'save_checkpoint', 'RunKeeper', 'StopAfter', 'run_dir_for', 'check_recipe', 'trim_history', 'train_run']
 
 # %% ../../nbs/train/21_learner.ipynb #41180f7d
 class LossPart(AvgMetric):
@@ -122,6 +122,9 @@ def save_checkpoint(path, # destination file
     return write_checkpoint(path, learn.model, meta, epoch, **extra)
 
 # %% ../../nbs/train/21_learner.ipynb #a8120dda
+TIME_COLUMNS = ("data_s", "step_s", "valid_s")  # history.csv: seconds waiting for training batches, in training
+                                                # steps (forward, backward, optimiser), and in validation
+
 class RunKeeper(Callback):
     "Writes last.pth / best.pth / history.csv for each finished epoch (global epoch = start + local)."
     order = 60
@@ -147,7 +150,7 @@ class RunKeeper(Callback):
                    **{n: (float(v) if v is not None else None) for n, v in zip(names, vals)})
         # train_loss: the epoch's mean, not fastai's smoothed value (which spans epochs)
         row |= dict(train_loss=self._sum / max(self._n, 1), lr=float(self.opt.hypers[0]["lr"]),
-                    seconds=time.perf_counter() - self._t0)
+                    seconds=time.perf_counter() - self._t0, **{k: round(v, 3) for k, v in self._clock.items()})
         self.row = row  # for the callbacks after this one (`TensorBoardKeeper`)
         hist = self.run_dir / "history.csv"
         def cell(v): return "" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
@@ -166,13 +169,27 @@ class RunKeeper(Callback):
     def before_epoch(self):
         "Start the epoch's clock and its training-loss sum."
         self._t0, self._sum, self._n = time.perf_counter(), 0., 0
+        self._clock = dict(data_s=0., step_s=0., valid_s=0.)  # where the epoch's seconds went (`TIME_COLUMNS`)
+
+    def before_train(self): self._tb = time.perf_counter()  # the first batch is being loaded from now
+    def before_batch(self):
+        "A training batch arrived: the wait since the last one was data loading (and synthesis)."
+        if not self.training: return
+        now = time.perf_counter()
+        self._clock["data_s"] += now - self._tb
+        self._ts = now
 
     def after_batch(self):
-        "Add a training batch's loss, weighted by its size."
+        "Add a training batch's loss, weighted by its size, and the step's seconds."
         if not self.training: return
         bs = len(self.yb[0])
-        self._sum += float(self.loss.detach()) * bs
+        self._sum += float(self.loss.detach()) * bs  # waits for the step to finish: the clock reads after it
         self._n += bs
+        self._tb = time.perf_counter()
+        self._clock["step_s"] += self._tb - self._ts
+
+    def before_validate(self): self._tv = time.perf_counter()
+    def after_validate(self): self._clock["valid_s"] += time.perf_counter() - self._tv
 
 # %% ../../nbs/train/21_learner.ipynb #1344b094
 class StopAfter(Callback):

@@ -8,7 +8,7 @@ import json, time
 from dataclasses import dataclass, asdict
 from pathlib import Path
 import pandas as pd
-from ..core import Context, release_memory, log
+from ..core import Context, release_memory, log, timed
 from .recipes import Recipe, recipe_for
 from .learner import train_run, run_dir_for
 
@@ -112,7 +112,8 @@ def train_runs(plan:list, # the runs to make (`report.plan.runs_of`), in order
     data = {sch: train_set(sch, data_root) for sch in dict.fromkeys(r.scheme for r in plan)}  # each found once
     rows, cks = [], {}
     for k, run in enumerate(plan):
-        info = train_one(run, runs, data_root, ctx, f"[{k + 1}/{len(plan)}] " if progress else None, data[run.scheme])
+        with timed("training"):  # a complete run reused costs its check only
+            info = train_one(run, runs, data_root, ctx, f"[{k + 1}/{len(plan)}] " if progress else None, data[run.scheme])
         release_memory()  # one kernel trains many full-size models in turn (Table 5's pairs: ~12 GB each at 512)
         rows.append(dict(variant=run.spec, model=run.model, fold=run.fold, epochs=info["epochs_done"],
                          seconds=round(info["seconds"], 1), best=info["best_score"]))

@@ -17,7 +17,8 @@ from ..numerics.metrics import prediction_of
 __all__ = ['SCALAR_TAGS', 'RUN_MARKERS', 'scalar_tag', 'mask_panel', 'TensorBoardKeeper', 'run_info', 'list_runs']
 
 # %% ../../nbs/train/23_track.ipynb #e0a10007
-SCALAR_TAGS = dict(train_loss="loss/train", valid_loss="loss/valid", lr="lr", seconds="time/epoch_seconds")
+SCALAR_TAGS = dict(train_loss="loss/train", valid_loss="loss/valid", lr="lr", seconds="time/epoch_seconds",
+                   data_s="time/data_seconds", step_s="time/step_seconds", valid_s="time/valid_seconds")
 
 def scalar_tag(name:str, # a column of history.csv
               )->str:
