@@ -16,9 +16,9 @@ from fastcore.docments import docments
 # %% auto #0
 __all__ = ['PROVENANCE_PACKAGES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
            'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json', 'timed',
-           'timings', 'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root', 'replace_fields',
-           'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'folder_holder', 'check_free', 'hold_folder',
-           'Opt', 'add_command', 'call_command']
+           'timings', 'source_hash', 'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root',
+           'replace_fields', 'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'folder_holder', 'check_free',
+           'hold_folder', 'Opt', 'add_command', 'call_command']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -172,6 +172,21 @@ def timings(reset:bool=False, # clear the phases after reading them
     out = {k: round(v, 3) for k, v in _PHASES.items()}
     if reset: _PHASES.clear()
     return out
+
+# %% ../nbs/00_core.ipynb #c0s1h002
+_SOURCE_HASH = None
+
+def source_hash()->str:
+    "SHA-256 over the package's .py files (relative path and bytes, sorted), computed once per process."
+    global _SOURCE_HASH
+    if _SOURCE_HASH is None:
+        import hashlib
+        pkg = Path(importlib.util.find_spec("m2s_repro").origin).parent  # the installed package, also from a notebook
+        h = hashlib.sha256()
+        for f in sorted(pkg.rglob("*.py")):
+            h.update(f.relative_to(pkg).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+        _SOURCE_HASH = h.hexdigest()
+    return _SOURCE_HASH
 
 # %% ../nbs/00_core.ipynb #e208f3b5
 LOCK_FILE = ".lock"  # inside a folder one process owns at a time (`hold_folder`): no command's output, ignored

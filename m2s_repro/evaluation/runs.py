@@ -12,8 +12,9 @@ from ..models.checkpoint import load_checkpoint, model_from_checkpoint
 from .evaluate import seen_unseen, fold_table, scheme_sets, evaluate, summarize, robustness
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluate_runs', 'run_fingerprints', 'fold_tables', 'all_tampered',
-           'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'checkpoint_robustness', 'robustness_study']
+__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluation_key', 'evaluate_runs', 'run_fingerprints', 'fold_tables',
+           'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'checkpoint_robustness',
+           'robustness_study']
 
 # %% ../../nbs/evaluation/34_runs.ipynb #ca07998a
 def _metric_cols(scores:pd.DataFrame)->list:
@@ -26,16 +27,44 @@ def with_unseen_avg(scores:pd.DataFrame, # per-fold scores: columns fold, datase
     avg = unseen.groupby("fold", as_index=False)[_metric_cols(scores)].mean().assign(dataset="unseen avg")
     return pd.concat([scores, avg], ignore_index=True)
 
+def evaluation_key(checkpoint, # a run's best.pth
+                   scheme:str="synthetic", # the scheme whose sets it is evaluated on
+                   n_synth:int=100, # synthetic scheme: images per unseen domain
+                   ctx:Context|None=None, # the command's settings: device, bad files
+                  )->str|None:
+    "What determines a run's evaluation, hashed; None where it cannot be known cheaply (real data sets on disk)."
+    if scheme != "synthetic": return None  # files under --data-root can change without the key seeing it
+    import hashlib, os
+    from m2s_repro.core import get_device, source_hash
+    from m2s_repro.data.check import file_sha256
+    ctx = Context.of(ctx)
+    parts = (file_sha256(checkpoint), scheme, n_synth, ctx.on_bad, get_device(ctx.device).type, torch.get_num_threads(),
+             os.environ.get("ATEN_CPU_CAPABILITY", ""), torch.__version__, source_hash())
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:24]
+
 def evaluate_runs(label:str, # the name written in the `variant` column
                   checkpoints:list, # best.pth of each fold's run
                   scheme:str="synthetic", # the training scheme whose unseen sets to evaluate
                   data_root=None, # folder of the real data sets
                   n_synth:int=100, # synthetic scheme: images per unseen domain
                   ctx:Context|None=None, # the command's settings: device, bad files
+                  cache:bool=True, # keep each run's evaluation beside its best.pth and reuse it (`evaluation_key`)
                  )->tuple:
     "(per-fold scores with the unseen average, per-image rows) of fold checkpoints, labelled `label`."
+    import pickle
+    from pathlib import Path
+    from m2s_repro.core import atomic_write
     ctx = Context.of(ctx)
-    sc, pi = seen_unseen(checkpoints, scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
+    scs, pis = [], []
+    for ck in checkpoints:
+        key = evaluation_key(ck, scheme, n_synth, ctx) if cache else None
+        f = Path(ck).parent / f"evaluation-{key}.pkl" if key else None
+        if f is not None and f.is_file(): sc, pi = pickle.loads(f.read_bytes())
+        else:
+            sc, pi = seen_unseen([ck], scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
+            if f is not None: atomic_write(f, pickle.dumps((sc, pi)))
+        scs.append(sc); pis.append(pi)
+    sc, pi = pd.concat(scs, ignore_index=True), pd.concat(pis, ignore_index=True)
     return with_unseen_avg(sc).assign(variant=label), pi.assign(variant=label)
 
 def run_fingerprints(checkpoints:dict, # {variant: [best.pth of each fold]} (`study`'s checkpoints)
