@@ -34,12 +34,12 @@ def evaluation_key(checkpoint, # a run's best.pth
                   )->str|None:
     "What determines a run's evaluation, hashed; None where it cannot be known cheaply (real data sets on disk)."
     if scheme != "synthetic": return None  # files under --data-root can change without the key seeing it
-    import hashlib, os
+    import hashlib
     from m2s_repro.core import get_device, source_hash
     from m2s_repro.data.check import file_sha256
     ctx = Context.of(ctx)
     parts = (file_sha256(checkpoint), scheme, n_synth, ctx.on_bad, get_device(ctx.device).type, torch.get_num_threads(),
-             os.environ.get("ATEN_CPU_CAPABILITY", ""), torch.__version__, source_hash())
+             torch.backends.cpu.get_cpu_capability(), torch.__version__, source_hash())  # kernels in use (AVX2/512)
     return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:24]
 
 def evaluate_runs(label:str, # the name written in the `variant` column
