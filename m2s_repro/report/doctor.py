@@ -171,7 +171,7 @@ def disk_need(sizes:dict, # {recipe name: (parameters of its model, number of ru
     "Bytes the runs need: 8 per parameter that each finished run keeps, and 20 more for the largest while it trains."
     return 8 * sum(p * n for p, n in sizes.values()) + 20 * max((p for p, n in sizes.values() if n), default=0)
 
-# %% ../../nbs/report/46_doctor.ipynb #b03a6275
+# %% ../../nbs/report/46_doctor.ipynb #b03a6276
 def disk_rows(runs_dir, # where the training runs go
               n_runs:dict, # {recipe name: number of runs}
              )->list:
