@@ -4,7 +4,7 @@
 
 # %% ../../nbs/data/07b_check.ipynb #e36b6ab5
 from __future__ import annotations
-import hashlib, json, time
+import hashlib, json, os, time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,15 +187,22 @@ def write_benco_json(records:list, # `Record`s to list
     return path
 
 # %% ../../nbs/data/07b_check.ipynb #c7b0m002
+_SHA_SEEN:dict = {}  # (path, inode, size, mtime) -> SHA-256: a checkpoint hashed for its evaluation key and again
+                     # for the table's fingerprints is read once
+
 def file_sha256(path, # a file
                )->str:
-    "The SHA-256 of a file's bytes, read in 1 MiB blocks; a missing or unreadable file is a `DataError` naming it."
-    h = hashlib.sha256()
+    "The SHA-256 of a file's bytes, read in 1 MiB blocks (once per file version); a missing file is a `DataError`."
     try:
+        st = os.stat(path)
+        key = (str(Path(path).resolve()), st.st_ino, st.st_size, st.st_mtime_ns)
+        if key in _SHA_SEEN: return _SHA_SEEN[key]
+        h = hashlib.sha256()
         with open(path, "rb") as f:
             for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
     except OSError as e: raise DataError(path, f"cannot be read for its checksum ({e.strerror or e})") from None
-    return h.hexdigest()
+    _SHA_SEEN[key] = h.hexdigest()
+    return _SHA_SEEN[key]
 
 def _rel(f, root:Path)->str:
     try: return Path(f).resolve().relative_to(root).as_posix()
@@ -221,19 +228,19 @@ def manifest(s:Scan, # what an adapter found
     with ThreadPoolExecutor(max(workers, 1)) as ex: found = [x for rs in ex.map(rows, s.records) for x in rs]
     return pd.DataFrame(found, columns=MANIFEST_COLUMNS)
 
+def _digest(triples)->str:
+    "SHA-256 of the sorted 'role relative-path sha256' lines."
+    return hashlib.sha256("\n".join(sorted(" ".join(t) for t in triples)).encode()).hexdigest()
+
 def fingerprint(man:pd.DataFrame, # `manifest`'s rows of one data set
                )->str:
     "SHA-256 of the sorted 'role relative-path sha256' lines: the same files give the same value anywhere."
-    lines = sorted(f"{r.role} {r.file} {r.sha256}" for r in man.itertuples())
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return _digest((r.role, r.file, r.sha256) for r in man.itertuples())
 
 def records_fingerprint(records:list, # `Record`s of one data set
                         root=None, # the folder paths are taken relative to (default: their common folder)
                        )->str:
     "The `fingerprint` of the files a list of records reads."
-    import os
-    files = [f for r in records for f in (r.image, r.mask) if f is not None]
-    base = Path(root or os.path.commonpath([str(Path(f).resolve().parent) for f in files])).resolve()
-    lines = sorted(f"{role} {_rel(f, base)} {file_sha256(f)}" for r in records
-                   for role, f in (("image", r.image), ("mask", r.mask)) if f is not None)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    files = [(role, f) for r in records for role, f in (("image", r.image), ("mask", r.mask)) if f is not None]
+    base = Path(root or os.path.commonpath([str(Path(f).resolve().parent) for _, f in files])).resolve()
+    return _digest((role, _rel(f, base), file_sha256(f)) for role, f in files)
