@@ -103,6 +103,7 @@ def test_predict_with_the_bundled_checkpoint(cli, tmp_path):
 OPTIONS = {
     'info': '--device --json',
     'efficiency': '--all --backbone --batch --device --family --json --list --model --repeats --runs --size --warmup',
+    'speed': '--batch --channels-last --compile --device --json --repeats --size --warmup RELEASED_SRC',
     'photos': '--out --rebuild',
     'synth': '--domain --n --out --seed --size',
     'datasets': '--data-root --dataset --json --limit --manifest --no-decode --out --tampered-only --workers --write-json {list,check,fake}',
@@ -133,7 +134,7 @@ def test_shared_options_have_one_help_text():
     cmds = build_parser()._subparsers._group_actions[0].choices
     def help_of(cmd, flag):
         return next(a.help for a in cmds[cmd]._actions if flag in a.option_strings)
-    for flag, users in (("--device", ("train", "evaluate", "predict", "efficiency", "reproduce")),
+    for flag, users in (("--device", ("train", "evaluate", "predict", "efficiency", "speed", "reproduce")),
                         ("--data-root", ("evaluate", "reproduce", "doctor")),
                         ("--text-table", ("evaluate", "predict", "convert")),
                         ("--mit-weights", ("reproduce",)), ("--skip-bad", ("train", "evaluate", "reproduce"))):

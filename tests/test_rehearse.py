@@ -13,7 +13,7 @@ import pandas as pd, pytest
 @pytest.fixture(scope="module")
 def rehearsal(module_tmp):
     d = module_tmp
-    env = dict(os.environ, M2S_DEVICE="cpu", OMP_NUM_THREADS="2")
+    env = dict(os.environ, M2S_DEVICE="cpu")
     r = subprocess.run([sys.executable, "-m", "m2s_repro", "reproduce", "--profile", "paper", "--rehearse", "--quick",
                         "--out", str(d / "results"), "--runs", str(d / "runs")], cwd=d, env=env,
                        capture_output=True, text=True, timeout=1200)

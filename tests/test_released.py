@@ -17,7 +17,7 @@ def released_state(name): return seeded_released_state(FIX / f"{name}.keys.tsv")
 
 
 def run(*args, cwd):
-    env = dict(os.environ, M2S_DEVICE="cpu", OMP_NUM_THREADS="2")
+    env = dict(os.environ, M2S_DEVICE="cpu")
     return subprocess.run([sys.executable, "-m", "m2s_repro", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=600)
 

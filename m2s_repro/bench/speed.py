@@ -4,12 +4,16 @@
 
 # %% ../../nbs/bench/31_speed.ipynb #ac70e96b
 from __future__ import annotations
-import copy, time
-from contextlib import nullcontext
+import argparse, copy, importlib, io, statistics, sys, time, types, warnings
+from contextlib import contextmanager, nullcontext, redirect_stdout
+from pathlib import Path
+import timm
 from functools import partial
 import pandas as pd
 import torch, torch.nn as nn
 from ..core import get_device
+from ..models import build_loss
+from ..models.released import released_to_model
 from ..train.recipes import Recipe, get_recipe
 from ..data.build import build_data
 from ..train.learner import make_learner
@@ -18,7 +22,8 @@ from ..models.m2s_block import M2SBlock, SpectralAttentionLoop
 from ..models.layers import resize
 
 # %% auto #0
-__all__ = ['loop_reference', 'bench_block', 'bench_components', 'train_throughput']
+__all__ = ['loop_reference', 'bench_block', 'bench_components', 'train_throughput', 'released_stand_ins',
+           'load_released_m2sformer', 'released_speed']
 
 # %% ../../nbs/bench/31_speed.ipynb #74f395ce
 def _fwd(m, x): return lambda: m(x)
@@ -162,3 +167,124 @@ def train_throughput(recipe:Recipe|str, # a recipe or its name
         out["fit_img_per_s"] = r.train_items / (time.perf_counter() - t0)
     return out
 
+
+# %% ../../nbs/bench/31_speed.ipynb #166f498b
+@contextmanager
+def released_stand_ins(text_table:torch.Tensor, # (2, D) rows the stand-in BPEmb returns for "easy" and "hard"
+                      ):
+    "While inside: `Tensor.cuda` returns the tensor itself and `import bpemb` gives a stand-in over `text_table`."
+    class BPEmb:  # the released code calls BPEmb(lang, vs, dim).embed(word) only
+        def __init__(self, *args, **kw): pass
+        def embed(self, word): return text_table[("easy", "hard").index(word)].numpy()[None].copy()
+    stand_in = types.ModuleType("bpemb")
+    stand_in.BPEmb = BPEmb
+    cuda, saved = torch.Tensor.cuda, sys.modules.get("bpemb")
+    torch.Tensor.cuda = lambda self, *a, **k: self  # the released model puts its word table on the GPU
+    sys.modules["bpemb"] = stand_in
+    try: yield
+    finally:
+        torch.Tensor.cuda = cuda
+        if saved is None: sys.modules.pop("bpemb", None)
+        else: sys.modules["bpemb"] = saved
+
+# %% ../../nbs/bench/31_speed.ipynb #027889f5
+_REGISTRY = ("_model_entrypoints", "_model_to_module", "_module_to_models", "_model_has_pretrained",
+             "_model_default_cfgs", "_model_pretrained_cfgs", "_model_with_tags")
+
+@contextmanager
+def _timm_registry_kept():
+    "timm's model registry as it was on entering, whatever registrations happen inside."
+    reg = timm.models._registry
+    kept = {k: copy.deepcopy(getattr(reg, k)) for k in _REGISTRY}
+    try: yield
+    finally:
+        for k, v in kept.items():
+            getattr(reg, k).clear()
+            getattr(reg, k).update(v)
+
+def load_released_m2sformer(src, # the authors' M2SFormer repository (a checkout; holds model_list/m2sformer.py)
+                            seed:int=0, # seeds the released model's random initialisation
+                           )->nn.Module:
+    "The authors' released M2SFormer at its released configuration, built from their own source (eval mode)."
+    src = Path(src).expanduser().resolve()
+    if not (src / "model_list" / "m2sformer.py").is_file():
+        raise FileNotFoundError(2, "not the authors' M2SFormer repository (no model_list/m2sformer.py): "
+                                   "git clone https://github.com/Inha-CVAI/M2SFormer_ICCV2025", str(src))
+    sys.path.insert(0, str(src))
+    torch.manual_seed(seed)
+    try:
+        with released_stand_ins(torch.randn(2, 300, generator=torch.Generator().manual_seed(seed))), \
+                _timm_registry_kept(), warnings.catch_warnings(), redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")  # its own timm registrations and tensor copies warn; it prints its channels
+            mod = importlib.import_module("model_list.m2sformer")
+            model = mod.M2SFormer(mod._training_config(argparse.Namespace()))
+    finally: sys.path.remove(str(src))
+    return model.eval()
+
+# %% ../../nbs/bench/31_speed.ipynb #622b553c
+def _alternating(fns:dict, # name -> function timed
+                 n_runs:int, warmup:int, device)->dict:
+    "Median ms of each function, timed in turn run after run (a slow spell of a shared machine hits all alike)."
+    for f in fns.values():
+        for _ in range(warmup): f()
+    runs = {k: [] for k in fns}
+    for _ in range(n_runs):
+        for k, f in fns.items(): runs[k].append(timeit(f, 1, 0, device)["median"])
+    return {k: statistics.median(v) for k, v in runs.items()}
+
+def released_speed(released:nn.Module, # the authors' M2SFormer (`load_released_m2sformer`)
+                   batch:int=8, # batch size of both passes
+                   size:int=256, # square input side (the released one: 256)
+                   n_runs:int=5, # timed runs of each (median reported)
+                   warmup:int=1, # untimed runs of each first
+                   device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                   channels_last:bool=False, # run our model (not the released one) in channels-last memory format
+                   compiled:bool=False, # run our model through `torch.compile` (compile time recorded, not timed)
+                  )->pd.DataFrame:
+    "Ours against the released M2SFormer, same weights, one process: largest output difference, pass times, speed-ups."
+    dev = get_device(device)
+    released = released.to(dev).eval()
+    released.text_embed = released.text_embed.to(dev)  # a plain attribute, which `.to` does not move
+    _, _, ours = released_to_model(released.state_dict(), "m2sformer", text_table=released.text_embed.cpu())
+    ours = ours.to(dev).eval()
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    ours = ours.to(memory_format=fmt)
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 3, size, size, generator=g).to(dev)  # a normalised image's scale
+    y = (torch.rand(batch, 1, size, size, generator=g) > .7).float().to(dev)
+    xo = x.contiguous(memory_format=fmt)
+    with torch.no_grad():
+        want, got = released({"image": x, "target": y}), ours(xo)
+    diff = max((got[k].float() - want[k].float()).abs().max().item() for k in ("prediction", "edge", "global_prior"))
+    def infer(m, *a):
+        def f():
+            with torch.no_grad(): m(*a)
+        return f
+    run = torch.compile(ours) if compiled else ours
+    compile_s = {}
+    def first_call(name, f):  # compiles, when `compiled`: the first call's time is the compile time
+        if compiled:
+            t0 = time.perf_counter()
+            f()
+            compile_s[name] = time.perf_counter() - t0
+        return f
+    t_inf = _alternating({"released": infer(released, {"image": x, "target": y}),
+                          "ours": first_call("inference", infer(run, xo))}, n_runs, warmup, dev)
+    loss = build_loss("m2sformer")
+    def trainer(m, objective):  # forward, loss, backward, AdamW: what a training step does
+        m.train()
+        opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+        def f():
+            opt.zero_grad(set_to_none=True)
+            objective().backward()
+            opt.step()
+        return f
+    t_train = _alternating({"released": trainer(released, lambda: released({"image": x, "target": y})["loss"]),
+                            "ours": first_call("training step", trainer(ours, lambda: loss(run(xo), y)))},
+                           n_runs, warmup, dev)
+    rows = [dict(measure=k, batch=batch, size=size, released_ms=t["released"], ours_ms=t["ours"],
+                 speedup=t["released"] / t["ours"]) for k, t in (("inference", t_inf), ("training step", t_train))]
+    df = pd.DataFrame(rows)
+    df.attrs.update(max_abs_diff=diff, device=str(dev), threads=torch.get_num_threads(), channels_last=channels_last,
+                    compiled=compiled, compile_s=compile_s)
+    return df
