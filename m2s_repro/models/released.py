@@ -31,7 +31,9 @@ def read_released(path, # a released checkpoint (.pth / .pth.tar)
     path = Path(path)
     if path.is_dir(): raise ValueError(f"{path} is a folder; give the checkpoint file")
     if not path.is_file(): raise FileNotFoundError(2, "released checkpoint not found", str(path))
-    try: obj = torch.load(path, map_location="cpu", weights_only=True)
+    try:  # the allowance goes with the call: others may reset torch's global list (accelerate's `load` does)
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:  # PyTorch's refusal of anything but tensors and plain containers
         if "Weights only load failed" not in str(e): raise ValueError(f"{path}: not a readable checkpoint: {_plain(e)}")
         raise ValueError(f"{path}: holds pickled Python objects besides tensors, which a released checkpoint does not: "
