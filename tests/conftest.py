@@ -49,17 +49,9 @@ def cli():
 
 
 @pytest.fixture
-def run_main(capsys, monkeypatch):
-    "Run `m2s-repro ARGS` in this process (no interpreter start-up): an object with returncode, stdout and stderr."
-    from m2s_repro.cli import main
-
-    def run(*args, env=None):
-        for k, v in (env or {}).items(): monkeypatch.setenv(k, v)
-        capsys.readouterr()
-        rc = main(list(args))
-        out, err = capsys.readouterr()
-        return SimpleNamespace(returncode=rc, stdout=out, stderr=err)
-    return run
+def run_main():
+    "Run `m2s-repro ARGS` in this process (no interpreter start-up): `call_cli`."
+    return call_cli
 
 
 def pytest_configure(config):

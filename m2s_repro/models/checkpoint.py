@@ -4,11 +4,12 @@
 
 # %% ../../nbs/models/18_checkpoint.ipynb #a7fda78d
 from __future__ import annotations
-import errno, hashlib, io, re, shutil
+import errno, io, re, shutil
 from pathlib import Path
 import numpy as np, torch, torch.nn as nn
 from ..core import get_device, provenance, atomic_write, save_json, Context
 from ..data.build import data_of
+from ..data.check import file_sha256
 from .registry import build_model, without_downloads
 
 # %% auto #0
@@ -80,7 +81,7 @@ def released_meta(path:Path, # the released file
     recipe = dict(name="released", protocol=ev["protocol"], size=ev["size"], synth_size=ev["size"],
                   paper_recipe=ev["paper_recipe"])
     fold = re.search(r"fold(\d)", path.name)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = file_sha256(path)  # in 1 MiB blocks, once per file version: a paper-size Mesorch file is 0.7 GB
     return dict(recipe=recipe, model=name, model_options=opts, fold=int(fold[1]) if fold else None, seed=None,
                 data=dict(kind="released", file=str(path)), released=dict(file=path.name, sha256=sha),
                 provenance=provenance(None, dict(converted_from=path.name)))
