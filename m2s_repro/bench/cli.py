@@ -91,7 +91,7 @@ def speed_command(# the authors' M2SFormer repository: a checkout of github.com/
                   released_src:Annotated[str, Opt(metavar="RELEASED_SRC")],
                   batch:int=8, # batch size of both passes
                   size:int=256, # square input side in pixels (the released one: 256)
-                  repeats:int=5, # timed runs of each model and pass; the median is reported
+                  repeats:int=5, # rounds, each timing both models once per pass; the median ratio is reported
                   warmup:int=1, # untimed runs first
                   channels_last:bool=False, # run our model in channels-last memory format
                   compile:bool=False, # run our model through torch.compile (minutes to compile on a CPU; not timed)
@@ -106,7 +106,7 @@ def speed_command(# the authors' M2SFormer repository: a checkout of github.com/
         raise ValueError("--batch and --repeats must be at least 1, --warmup 0 or more")
     if not json_: log.info("building the released model from its source ...")
     rel = load_released_m2sformer(released_src)
-    if not json_: log.info(f"timing both at batch {batch}, {size}x{size}, {repeats} runs each ...")
+    if not json_: log.info(f"timing both at batch {batch}, {size}x{size}, {repeats} rounds ...")
     t = released_speed(rel, batch, size, repeats, warmup, device, channels_last, compiled=compile)
     if json_:
         print(json.dumps(dict(rows=t.to_dict("records"), **t.attrs, provenance=provenance()), indent=2))
@@ -117,7 +117,8 @@ def speed_command(# the authors' M2SFormer repository: a checkout of github.com/
           f"{a['threads']} threads{how})")
     print(f"largest output difference  {a['max_abs_diff']:.2e}")
     for _, r in t.iterrows():
-        print(f"{r.measure:14s}  released {r.released_ms:8.1f} ms   ours {r.ours_ms:8.1f} ms   {r.speedup:.2f}x"
+        print(f"{r.measure:14s}  released {r.released_ms:8.1f} ms   ours {r.ours_ms:8.1f} ms   {r.speedup:.2f}x "
+              f"(rounds {r.speedup_min:.2f}-{r.speedup_max:.2f}x)"
               + (f"   (compiling took {a['compile_s'][r.measure]:.0f} s)" if compile else ""))
     return 0
 

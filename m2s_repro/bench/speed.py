@@ -22,8 +22,8 @@ from ..models.m2s_block import M2SBlock, SpectralAttentionLoop
 from ..models.layers import resize
 
 # %% auto #0
-__all__ = ['loop_reference', 'bench_block', 'bench_components', 'train_throughput', 'released_stand_ins',
-           'load_released_m2sformer', 'released_speed']
+__all__ = ['STEP_SETTINGS', 'loop_reference', 'bench_block', 'bench_components', 'train_throughput', 'step_settings',
+           'released_stand_ins', 'load_released_m2sformer', 'released_speed']
 
 # %% ../../nbs/bench/31_speed.ipynb #74f395ce
 def _fwd(m, x): return lambda: m(x)
@@ -125,6 +125,17 @@ def bench_components(model:nn.Module, # an M2SFormer model (encoder, m2s, decode
 
 
 # %% ../../nbs/bench/31_speed.ipynb #bda5100a
+def _step_batches(recipe:Recipe, n:int, device)->tuple:
+    "(the recipe on synthetic data of `n` batches, its Learner with an optimiser, the `n` batches on the device)."
+    r = recipe.with_(data="synthetic", train_items=recipe.bs * n, valid_items=recipe.bs, epochs=1,
+                     synth_size=recipe.synth_size if recipe.data == "synthetic" else recipe.size)
+    tr, va, _ = build_data(r, fold=1)
+    learn = make_learner(r, tr, va, device)
+    learn.create_opt()
+    dev = learn.dls.device
+    def batch(b): return [torch.stack(z).to(dev) for z in zip(*[tr[i] for i in range(b * r.bs, (b + 1) * r.bs)])]
+    return r, learn, [batch(b) for b in range(n)]
+
 def train_throughput(recipe:Recipe|str, # a recipe or its name
                      steps:int=5, # timed training steps (median reported)
                      warmup:int=2, # untimed steps first
@@ -133,15 +144,9 @@ def train_throughput(recipe:Recipe|str, # a recipe or its name
                     )->dict:
     "Training images/s of a recipe's step (and optionally of a whole fit epoch) and peak memory of one step."
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    r = recipe.with_(data="synthetic", train_items=recipe.bs * (steps + warmup), valid_items=recipe.bs, epochs=1,
-                     synth_size=recipe.synth_size if recipe.data == "synthetic" else recipe.size)
-    tr, va, _ = build_data(r, fold=1)
-    learn = make_learner(r, tr, va, device)
-    learn.create_opt()
+    r, learn, batches = _step_batches(recipe, steps + warmup, device)
     dev = learn.dls.device
     model, lf = learn.model.to(dev).train(), learn.loss_func
-    def batch(b): return [torch.stack(z).to(dev) for z in zip(*[tr[i] for i in range(b * r.bs, (b + 1) * r.bs)])]
-    batches = [batch(b) for b in range(steps + warmup)]
     def step(x, y):
         loss = lf(model(x), y)
         learn.opt.zero_grad()
@@ -167,6 +172,59 @@ def train_throughput(recipe:Recipe|str, # a recipe or its name
         out["fit_img_per_s"] = r.train_items / (time.perf_counter() - t0)
     return out
 
+
+# %% ../../nbs/bench/31_speed.ipynb #3c8798af
+def _speedups(base:list, other:list)->dict:
+    "How much faster `other` ran than `base`, round by round: the median of the rounds' ratios, the smallest, the largest."
+    ratios = [a / b for a, b in zip(base, other)]
+    return dict(speedup=statistics.median(ratios), speedup_min=min(ratios), speedup_max=max(ratios), rounds=len(ratios))
+
+STEP_SETTINGS = {"NaN fill (before)": dict(nan_fill=True), "no fill": {}, "no fill, channels-last": dict(channels_last=True),
+                 "no fill, bf16 autocast": dict(bf16=True),
+                 "no fill, channels-last, bf16": dict(channels_last=True, bf16=True)}
+
+def step_settings(recipe:Recipe|str, # a recipe or its name
+                  settings:dict|None=None, # {name: dict(nan_fill, channels_last, bf16)}; None: `STEP_SETTINGS`
+                  rounds:int=6, # timed rounds; each times `steps` steps of every setting
+                  steps:int=3, # training steps per setting and round (one batch each)
+                  device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
+                 )->pd.DataFrame:
+    "Seconds per training step under each setting, and its speed-up over the first (median of per-round ratios)."
+    settings = settings or STEP_SETTINGS
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    r, learn, batches = _step_batches(recipe.with_(channels_last=False), steps, device)
+    dev, lf = learn.dls.device, learn.loss_func
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    def trainer(nan_fill=False, channels_last=False, bf16=False):
+        fmt = torch.channels_last if channels_last else torch.contiguous_format
+        m = copy.deepcopy(learn.model).to(dev).train().to(memory_format=fmt)
+        opt = torch.optim.AdamW(m.parameters(), lr=r.lr)
+        xs = [(x.contiguous(memory_format=fmt), y) for x, y in batches]
+        def run():
+            torch.utils.deterministic.fill_uninitialized_memory = nan_fill
+            t0 = time.perf_counter()
+            for x, y in xs:
+                with torch.autocast(dev.type, dtype=torch.bfloat16) if bf16 else nullcontext():
+                    loss = lf(m(x), y)
+                loss.backward()
+                opt.step()
+                opt.zero_grad()
+            if dev.type == "cuda": torch.cuda.synchronize(dev)
+            return (time.perf_counter() - t0) / len(xs)
+        return run
+    try:
+        fns = {k: trainer(**v) for k, v in settings.items()}
+        for f in fns.values(): f()  # warm-up
+        times = {k: [] for k in fns}
+        for _ in range(rounds):
+            for k, f in fns.items(): times[k].append(f())
+    finally: torch.utils.deterministic.fill_uninitialized_memory = fill
+    first = next(iter(times.values()))
+    rows = [dict(setting=k, step_s=statistics.median(v), **_speedups(first, v)) for k, v in times.items()]
+    df = pd.DataFrame(rows)
+    df.attrs.update(recipe=recipe.name, bs=r.bs, size=r.size, rounds=rounds, steps=steps, device=str(dev),
+                    threads=torch.get_num_threads())
+    return df
 
 # %% ../../nbs/bench/31_speed.ipynb #166f498b
 @contextmanager
@@ -224,18 +282,23 @@ def load_released_m2sformer(src, # the authors' M2SFormer repository (a checkout
 # %% ../../nbs/bench/31_speed.ipynb #622b553c
 def _alternating(fns:dict, # name -> function timed
                  n_runs:int, warmup:int, device)->dict:
-    "Median ms of each function, timed in turn run after run (a slow spell of a shared machine hits all alike)."
+    "{name: [ms of each round]}: every function timed once per round, in turn (a slow spell hits a round's pair alike)."
     for f in fns.values():
         for _ in range(warmup): f()
     runs = {k: [] for k in fns}
     for _ in range(n_runs):
         for k, f in fns.items(): runs[k].append(timeit(f, 1, 0, device)["median"])
-    return {k: statistics.median(v) for k, v in runs.items()}
+    return runs
+
+def _speedup_row(measure:str, rounds:dict, **extra)->dict:
+    "One measure's row: median ms of each model, and the speed-up as the median of the rounds' own ratios."
+    return dict(measure=measure, **extra, released_ms=statistics.median(rounds["released"]),
+                ours_ms=statistics.median(rounds["ours"]), **_speedups(rounds["released"], rounds["ours"]))
 
 def released_speed(released:nn.Module, # the authors' M2SFormer (`load_released_m2sformer`)
                    batch:int=8, # batch size of both passes
                    size:int=256, # square input side (the released one: 256)
-                   n_runs:int=5, # timed runs of each (median reported)
+                   n_runs:int=5, # rounds: each times both models once, back to back
                    warmup:int=1, # untimed runs of each first
                    device=None, # a device or its name; None: `$M2S_DEVICE`, else the best available
                    channels_last:bool=False, # run our model (not the released one) in channels-last memory format
@@ -282,8 +345,7 @@ def released_speed(released:nn.Module, # the authors' M2SFormer (`load_released_
     t_train = _alternating({"released": trainer(released, lambda: released({"image": x, "target": y})["loss"]),
                             "ours": first_call("training step", trainer(ours, lambda: loss(run(xo), y)))},
                            n_runs, warmup, dev)
-    rows = [dict(measure=k, batch=batch, size=size, released_ms=t["released"], ours_ms=t["ours"],
-                 speedup=t["released"] / t["ours"]) for k, t in (("inference", t_inf), ("training step", t_train))]
+    rows = [_speedup_row(k, t, batch=batch, size=size) for k, t in (("inference", t_inf), ("training step", t_train))]
     df = pd.DataFrame(rows)
     df.attrs.update(max_abs_diff=diff, device=str(dev), threads=torch.get_num_threads(), channels_last=channels_last,
                     compiled=compiled, compile_s=compile_s)

@@ -11,7 +11,7 @@ import pandas as pd
 from ..core import Context, repo_root
 from ..data.perturb import ROBUSTNESS
 from ..train.recipes import recipe_for
-from ..train.runs import RunSpec, runs_of
+from ..train.runs import RunSpec, runs_of, split_setting
 from ..train.track import run_info
 
 # %% auto #0
@@ -160,7 +160,7 @@ class TableSpec:
     na:str = ""                         # why a profile it lacks does not apply
     trains:bool = True                  # whether it trains runs
     rehearse:dict = field(default_factory=dict)  # parameters a rehearsal changes on top of the paper profile's
-    retrain_under:str|None = None       # a parameter {setting: environment}: the first run trained again under each
+    retrain_under:str|None = None       # a parameter {setting: {variable or recipe field: value}}: the first run again under each
 
     def has(self, profile:str)->bool:
         "Whether the table is part of `profile`."
@@ -193,7 +193,8 @@ class TableSpec:
                        p.get("SEED", 0), ctx)
         if self.retrain_under:  # the same run retrained under each setting, in a folder of its own
             runs += [RunSpec(r.spec, r.recipe, r.model, r.scheme, r.fold, r.seed, (rerun_dir(k) / r.folder).as_posix(),
-                             note=" ".join(f"{a}={b}" for a, b in v.items()), env=tuple(v.items()))
+                             note=" ".join(f"{a}={b}" for a, b in v.items()), env=split_setting(v)[0],
+                             sets=split_setting(v)[1])
                      for r in runs[:1] for k, v in p[self.retrain_under].items()]
         return runs
 
@@ -209,7 +210,7 @@ _RESNET = ["ResNet+MAE", "ResNet+PVT", "ResNet+SegFormer", "ResNet+Swin"]
 
 TABLES = {t.name: t for t in [
     TableSpec("rerun", "99_rerun.ipynb",
-              "How far a rerun moves the numbers: the main M2SFormer run with 1 thread and with AVX2 kernels",
+              "How far a rerun moves the numbers: the main M2SFormer run with 1 thread, AVX2 kernels, contiguous memory",
               dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", FOLD=1, N_SYNTH=60), paper=None),
               na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)",
               retrain_under="SETTINGS"),

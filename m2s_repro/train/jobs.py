@@ -68,7 +68,7 @@ class RunJob:
     @classmethod
     def from_dict(cls, d:dict)->RunJob:
         "The job `to_dict` described."
-        run = RunSpec(**d["run"] | dict(env=tuple(map(tuple, d["run"].get("env", ())))))  # JSON lists back to tuples
+        run = RunSpec(**d["run"] | {k: tuple(map(tuple, d["run"].get(k, ()))) for k in ("env", "sets")})  # JSON lists
         return cls(run, d["runs"], d["data_root"], Context(**d["ctx"]), d["gpus"], d.get("jobs"))
 
 # %% ../../nbs/train/24_jobs.ipynb #f0b20012

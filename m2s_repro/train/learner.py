@@ -83,7 +83,7 @@ def make_learner(recipe:Recipe, # the recipe: model, optimiser, schedule, batch 
                     wd_bn_bias=True, train_bn=True)
     if recipe.accum > 1: learn.add_cb(GradientAccumulation(recipe.bs * recipe.accum))
     if uses_amp(recipe, device): learn.to_fp16()
-    if device.type == "cuda" and recipe.channels_last:
+    if recipe.channels_last:  # the weights; each convolution's output follows them
         from fastai.callback.channelslast import ChannelsLast
         learn.add_cb(ChannelsLast())
     return learn
@@ -333,7 +333,7 @@ def train_run(recipe:Recipe|str, # a recipe or its name
         resume = resume and last.exists()  # nothing checkpointed yet: start the run afresh
         opts = {**recipe.model_options, **(model_options or {})}  # what make_learner built the model with
         meta = dict(recipe=asdict(recipe), model=recipe.model, model_options=opts, fold=fold, seed=seed, data=data,
-                    amp=uses_amp(recipe, device),
+                    amp=uses_amp(recipe, device), channels_last=recipe.channels_last,
                     provenance=provenance(seed, dict(recipe=recipe.name, fold=fold)))
         start, best = 0, None
         learn.create_opt()

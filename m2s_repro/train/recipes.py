@@ -33,7 +33,7 @@ class Recipe:
     wd:float = 1e-4                     # AdamW weight decay
     no_decay_bias_norm:bool = False     # timm's rule: no weight decay on biases and norm weights
     mixed_precision:bool = True         # on CUDA only; CPU runs in fp32
-    channels_last:bool = False          # on CUDA only
+    channels_last:bool = False          # the model in channels-last memory format (faster convolutions; `21_learner`)
     augment:bool|str = False            # True: dihedral flips/rotations on the device; 'benco': IMDL-BenCo's per item
     data:str = "real"                   # 'real' (a data set + folds), 'synthetic', or 'protocol-cat' (IMDL-BenCo's)
     train_items:int = 0                 # synthetic: forgeries per epoch
@@ -62,7 +62,7 @@ CPU_M2S = dict(backbone="lite0", pretrained=True, skip_channels=16, decoder_filt
 CPU_MESORCH = dict(convnext="lite0", conv_pretrained=True)  # mesorch-small's CNN branch: ImageNet EfficientNet-Lite0
 
 _CPU_DATA = dict(size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, augment=True, data="synthetic", train_items=1600,
-                 valid_items=200, synth_size=128)
+                 valid_items=200, synth_size=128, channels_last=True)
 
 _MESORCH_CPU = dict(protocol="benco", warmup_epochs=.5, wd=.05, no_decay_bias_norm=True, **_CPU_DATA)
 

@@ -13,7 +13,7 @@ from .recipes import Recipe, recipe_for
 from .learner import train_run, run_dir_for
 
 # %% auto #0
-__all__ = ['RunSpec', 'run_scheme', 'runs_of', 'train_set', 'train_one', 'train_runs']
+__all__ = ['RunSpec', 'split_setting', 'run_scheme', 'runs_of', 'train_set', 'train_one', 'train_runs']
 
 # %% ../../nbs/train/22_runs.ipynb #b5c6cc0c
 @dataclass(frozen=True)
@@ -28,6 +28,19 @@ class RunSpec:
     folder:str          # the run folder, relative to the profile's runs folder
     note:str = ""       # what else sets the run apart (the rerun table's retrainings)
     env:tuple = ()      # (name, value) environment variables its process starts with (the rerun table's settings)
+    sets:tuple = ()     # (field, value) recipe fields it trains with changed, as `train --set` (the rerun table's)
+
+    def recipe_of(self, ctx:Context|None=None)->Recipe:
+        "The recipe this run trains with: its spec's, with `sets` applied."
+        r = recipe_for(self.spec, ctx)
+        return r.with_(**dict(self.sets)) if self.sets else r
+
+def split_setting(setting:dict, # {name: value}: environment variables and recipe fields, e.g. the rerun table's
+                 )->tuple[tuple, tuple]:
+    "(env, sets) of a setting: a `Recipe` field's name is a recipe change, any other name an environment variable."
+    fields = Recipe.__dataclass_fields__
+    return (tuple((k, str(v)) for k, v in setting.items() if k not in fields),
+            tuple((k, v) for k, v in setting.items() if k in fields))
 
 def run_scheme(recipe:Recipe, # the run's recipe
                scheme:str, # the table's training scheme
@@ -80,7 +93,7 @@ def train_one(run:RunSpec, # the run to make
              )->dict:
     "Train, resume or reuse one run; returns its run.json summary."
     ctx = Context.of(ctx)
-    r = recipe_for(run.spec, ctx)
+    r = run.recipe_of(ctx)
     rd = Path(runs) / run.folder
     info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
     if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
