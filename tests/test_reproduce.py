@@ -1,25 +1,55 @@
-"""`m2s-repro reproduce --profile smoke`: every table notebook end to end through papermill, the index, and an exact rerun."""
+"""`m2s-repro reproduce --profile smoke`: every table notebook end to end through papermill, the index, and an exact rerun.
+
+The smoke profile runs once for the module (`smoke`); each table notebook is then one test. These runs are also the
+table notebooks' own test: `nbs/tables/.notest` keeps `nbdev_test` from executing them a second time with the same
+parameters (papermill runs every cell, so a failing assertion in a notebook fails its table here).
+"""
 import json
+import pytest
 from conftest import run_cli
+from m2s_repro.report.plan import TABLES, plan
+
+SMOKE_TABLES = [t for t, s in TABLES.items() if s.has("smoke")]
 
 
-def test_smoke_profile_runs_every_table(tmp_path):
-    out, runs = tmp_path / "results", tmp_path / "runs"
+@pytest.fixture(scope="module")
+def smoke(module_tmp):
+    out, runs = module_tmp / "results", module_tmp / "runs"
     r = run_cli("reproduce", "--profile", "smoke", "--out", str(out), "--runs", str(runs), timeout=1200)
+    return out, runs, r
+
+
+def test_the_smoke_profile_runs_every_table(smoke):
+    out, _, r = smoke
     assert r.returncode == 0, r.stdout + r.stderr[-3000:]
-    from m2s_repro.report.plan import TABLES, plan
-    ran = [t for t, s in TABLES.items() if s.has("smoke")]
-    assert set(ran) >= {"main", "ablation_s", "dga", "code_vs_paper", "mesorch", "robustness", "efficiency"}
-    for t in ran:
-        m = json.loads((out / t / "metrics.json").read_text())
-        assert m["parameters"].get("PROFILE", m.get("profile")) == "smoke", t
-        assert m["provenance"]["git"]["sha"], t
-        assert (out / t / TABLES[t].notebook).exists() and list((out / t).glob("fig_*.png")), t
-        if t != "efficiency": assert "mean nothing" in (out / t / "table.md").read_text(), t
+    assert set(SMOKE_TABLES) >= {"main", "ablation_s", "dga", "code_vs_paper", "mesorch", "robustness", "efficiency"}
+    status = json.loads((out / "_status.json").read_text())
+    assert {t: s["status"] for t, s in status.items()} == {t: "ok" for t in SMOKE_TABLES}, status
+
+
+@pytest.mark.parametrize("table", SMOKE_TABLES)
+def test_table_notebook(smoke, table):
+    "One table notebook run by papermill under the smoke profile: its outputs, labelled as meaning nothing."
+    out, _, _ = smoke
+    status = json.loads((out / "_status.json").read_text())[table]
+    assert status["status"] == "ok", status
+    m = json.loads((out / table / "metrics.json").read_text())
+    assert m["parameters"].get("PROFILE", m.get("profile")) == "smoke", m["parameters"]
+    assert m["provenance"]["git"]["sha"]
+    assert (out / table / TABLES[table].notebook).exists() and list((out / table).glob("fig_*.png"))
+    if table != "efficiency": assert "mean nothing" in (out / table / "table.md").read_text()
+
+
+def test_the_index_names_every_table(smoke):
+    out, _, _ = smoke
     idx = (out / "README.md").read_text()
     assert all(f"## {t}" in idx for t in TABLES)
     assert "| [dis25k](#dis25k) | n/a |" in idx and "--profile paper" in idx
-    # shared runs are trained once: the released smoke model serves main's M2SFormer, S3, simple DC and "released"
+
+
+def test_shared_runs_are_trained_once_and_the_plan_names_them(smoke):
+    _, runs, _ = smoke
+    # the released smoke model serves main's M2SFormer, S3, simple DC and "released"
     trained = {p.name for p in (runs / "smoke").iterdir()}
     assert {"baseline-smoke", "mesorch-smoke", "smoke", "smoke@m2sformer-S0", "smoke@m2sformer-paper"} <= trained, trained
     assert not any(n.endswith(("@m2sformer-S3", "@m2sformer-simpleDC")) for n in trained), trained
@@ -28,7 +58,10 @@ def test_smoke_profile_runs_every_table(tmp_path):
     planned = plan("smoke", runs=runs)
     assert set(planned.folder) == made, set(planned.folder) ^ made
     assert set(planned.state) == {"complete"}
-    # every run has TensorBoard event files, which TensorBoard's own reader reads back as history.csv says
+
+
+def test_every_run_has_tensorboard_events_as_its_history_says(smoke):
+    _, runs, _ = smoke
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
     import pandas as pd
     for rd in sorted(runs.rglob("run.json")):
@@ -39,9 +72,13 @@ def test_smoke_profile_runs_every_table(tmp_path):
         tb = [e.value for e in ea.Scalars("loss/train")]  # float32 there, 6 significant digits in history.csv
         assert all(abs(a - b) <= 1e-5 * max(abs(b), 1e-3) for a, b in zip(tb, h.train_loss)), (rd, tb, h.train_loss)
         assert ea.Tags()["images"], rd
-    # the same seed reproduces every number exactly (CPU): the runs of one table per model family (M2SFormer and the
-    # baseline in main, Mesorch and its variants in mesorch) retrained from scratch, each as a separate job process
-    # (submitit's local executor), give those tables' values and those runs' best scores again
+
+
+def test_the_same_seed_reproduces_every_number_through_jobs(smoke, tmp_path):
+    """The runs of one table per model family (M2SFormer and the baseline in main, Mesorch and its variants in
+    mesorch) retrained from scratch, each as a separate job process (submitit's local executor), give those tables'
+    values and those runs' best scores again, exactly (CPU)."""
+    out, runs, _ = smoke
     again = ["main", "mesorch"]
     r2 = run_cli("reproduce", "--profile", "smoke", "--tables", *again, "--executor", "local",
                  "--out", str(tmp_path / "again"), "--runs", str(tmp_path / "runs2"), timeout=1200)

@@ -12,7 +12,7 @@ from .runs import RunSpec, train_one
 
 # %% auto #0
 __all__ = ['RECIPE_GPUS', 'EXECUTORS', 'LOCAL_TIMEOUT_MIN', 'jobs_folder', 'job_gpus', 'RunJob', 'train_distributed',
-           'SlurmSettings', 'make_executor', 'run_jobs']
+           'SlurmSettings', 'make_executor', 'job_env', 'run_jobs']
 
 # %% ../../nbs/train/24_jobs.ipynb #f0b20007
 RECIPE_GPUS = {"mesorch-paper": 4, "mesorch-paper-t5": 4}  # the released scripts' data-parallel GPUs; others: 1
@@ -166,6 +166,13 @@ def _last_line(exc:BaseException)->str:
     lines = [l.strip() for l in (parts[1] if len(parts) >= 3 else str(exc)).splitlines() if l.strip()]
     return lines[-1][:300] if lines else type(exc).__name__
 
+def job_env(run:RunSpec, # the run of the job
+            threads:int|None=None, # torch's threads in the job (`OMP_NUM_THREADS`); None: torch's default
+           )->tuple:
+    "The environment variables a run's job starts with: the run's own (the rerun table's), then the thread count."
+    if threads is None or any(k == "OMP_NUM_THREADS" for k, _ in run.env): return run.env
+    return run.env + (("OMP_NUM_THREADS", str(threads)),)
+
 def run_jobs(plan:list, # the runs (`RunSpec`), each once
              runs, # the profile's runs folder
              data_root=None, # folder of the real data sets
@@ -189,6 +196,8 @@ def run_jobs(plan:list, # the runs (`RunSpec`), each once
         n_gpu = torch.cuda.device_count()
         free = list(range(n_gpu))
         slots = n_gpu or max(int(parallel), 1)  # jobs at once
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        threads = max(cpus // slots, 1) if not n_gpu and slots > 1 else None  # each job its share of the cores
     running, jobs = {}, {}
     while pending or running:
         while pending:
@@ -199,7 +208,7 @@ def run_jobs(plan:list, # the runs (`RunSpec`), each once
                 gpus, procs = tuple(free.pop(0) for _ in range(g)), max(g, 1)
             else: g = procs = job_gpus(r); gpus = ()
             pending.pop(0)
-            ex = make_executor(executor, folder, g, slurm, f"m2s:{r.folder}", gpus, r.env)
+            ex = make_executor(executor, folder, g, slurm, f"m2s:{r.folder}", gpus, job_env(r, threads if local else None))
             job = ex.submit(RunJob(r, str(runs), data_root, ctx, procs, str(folder)))
             running[job] = (r, gpus)
             jobs[r.folder] = job
