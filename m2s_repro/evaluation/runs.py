@@ -12,8 +12,8 @@ from ..models.checkpoint import load_checkpoint, model_from_checkpoint
 from .evaluate import seen_unseen, fold_table, scheme_sets, evaluate, summarize, robustness
 
 # %% auto #0
-__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluation_key', 'evaluate_runs', 'run_fingerprints', 'fold_tables',
-           'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'checkpoint_robustness',
+__all__ = ['REFERENCE', 'FIXED', 'with_unseen_avg', 'evaluation_key', 'fixed_mask_key', 'evaluate_runs', 'run_fingerprints',
+           'fold_tables', 'all_tampered', 'FixedMask', 'fit_fixed_mask', 'fixed_mask_scores', 'checkpoint_robustness',
            'robustness_study']
 
 # %% ../../nbs/evaluation/34_runs.ipynb #ca07998a
@@ -27,6 +27,14 @@ def with_unseen_avg(scores:pd.DataFrame, # per-fold scores: columns fold, datase
     avg = unseen.groupby("fold", as_index=False)[_metric_cols(scores)].mean().assign(dataset="unseen avg")
     return pd.concat([scores, avg], ignore_index=True)
 
+def _key(*parts, ctx:Context)->str:
+    "`parts` and what else a CPU result depends on (bad files, device, threads, kernels, torch, this package), hashed."
+    import hashlib
+    from m2s_repro.core import get_device, source_hash
+    parts += (ctx.on_bad, get_device(ctx.device).type, torch.get_num_threads(), torch.backends.cpu.get_cpu_capability(),
+              torch.__version__, source_hash())  # the kernels in use (AVX2/512) and the code
+    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:24]
+
 def evaluation_key(checkpoint, # a run's best.pth
                    scheme:str="synthetic", # the scheme whose sets it is evaluated on
                    n_synth:int=100, # synthetic scheme: images per unseen domain
@@ -34,13 +42,32 @@ def evaluation_key(checkpoint, # a run's best.pth
                   )->str|None:
     "What determines a run's evaluation, hashed; None where it cannot be known cheaply (real data sets on disk)."
     if scheme != "synthetic": return None  # files under --data-root can change without the key seeing it
-    import hashlib
-    from m2s_repro.core import get_device, source_hash
     from m2s_repro.data.check import file_sha256
-    ctx = Context.of(ctx)
-    parts = (file_sha256(checkpoint), scheme, n_synth, ctx.on_bad, get_device(ctx.device).type, torch.get_num_threads(),
-             torch.backends.cpu.get_cpu_capability(), torch.__version__, source_hash())  # kernels in use (AVX2/512)
-    return hashlib.sha256("\0".join(map(str, parts)).encode()).hexdigest()[:24]
+    return _key(file_sha256(checkpoint), scheme, n_synth, ctx=Context.of(ctx))
+
+def fixed_mask_key(meta:dict, # a run's checkpoint meta: its recipe and data, which the fixed mask is fitted on
+                   scheme:str="synthetic", # the scheme whose sets it is evaluated on
+                   n_synth:int=100, # synthetic scheme: images per unseen domain
+                   ctx:Context|None=None, # the command's settings: device, bad files
+                  )->str|None:
+    "What determines a run's fixed-mask reference (its data, not its weights), hashed; None for real data sets."
+    if scheme != "synthetic": return None
+    import json
+    return _key("fixed mask", json.dumps(meta["recipe"], sort_keys=True, default=str),
+                json.dumps(meta["data"], sort_keys=True, default=str), meta["fold"], meta["seed"], scheme, n_synth,
+                ctx=Context.of(ctx))
+
+def _kept(f, # a pickle file beside a run's checkpoint, or None (nothing kept)
+          compute, # makes the value when the file is not there
+         ):
+    "`compute()`, written to `f`, or read from `f` when an earlier call wrote it."
+    import pickle
+    from pathlib import Path
+    from m2s_repro.core import atomic_write
+    if f is not None and Path(f).is_file(): return pickle.loads(Path(f).read_bytes())
+    v = compute()
+    if f is not None: atomic_write(f, pickle.dumps(v))
+    return v
 
 def evaluate_runs(label:str, # the name written in the `variant` column
                   checkpoints:list, # best.pth of each fold's run
@@ -51,18 +78,13 @@ def evaluate_runs(label:str, # the name written in the `variant` column
                   cache:bool=True, # keep each run's evaluation beside its best.pth and reuse it (`evaluation_key`)
                  )->tuple:
     "(per-fold scores with the unseen average, per-image rows) of fold checkpoints, labelled `label`."
-    import pickle
     from pathlib import Path
-    from m2s_repro.core import atomic_write
     ctx = Context.of(ctx)
     scs, pis = [], []
     for ck in checkpoints:
         key = evaluation_key(ck, scheme, n_synth, ctx) if cache else None
-        f = Path(ck).parent / f"evaluation-{key}.pkl" if key else None
-        if f is not None and f.is_file(): sc, pi = pickle.loads(f.read_bytes())
-        else:
-            sc, pi = seen_unseen([ck], scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad)
-            if f is not None: atomic_write(f, pickle.dumps((sc, pi)))
+        sc, pi = _kept(Path(ck).parent / f"evaluation-{key}.pkl" if key else None,
+                       lambda: seen_unseen([ck], scheme, data_root, device=ctx.device, n_synth=n_synth, on_bad=ctx.on_bad))
         scs.append(sc); pis.append(pi)
     sc, pi = pd.concat(scs, ignore_index=True), pd.concat(pis, ignore_index=True)
     return with_unseen_avg(sc).assign(variant=label), pi.assign(variant=label)
@@ -147,20 +169,24 @@ def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their dat
                       data_root=None, # folder of the real data sets
                       n_synth:int=100, # synthetic scheme: images per unseen domain
                       ctx:Context|None=None, # the command's settings: device, bad files
+                      cache:bool=True, # keep each run's reference beside its best.pth and reuse it (`fixed_mask_key`)
                      )->pd.DataFrame:
     "Scores of each fold's best fixed mask (fitted on that fold's training masks) on the seen fold and the unseen sets."
-    ctx, rows, sets = Context.of(ctx), [], None
-    for ck in checkpoints:
-        meta = load_checkpoint(ck)["meta"]
+    from pathlib import Path
+    ctx, rows, made = Context.of(ctx), [], {}
+    def scores(meta):  # the fold's fixed mask on its held-out fold and on the unseen sets (made once per call)
         recipe = meta["recipe"]
         train, held, _ = data_of(meta, ctx.on_bad)
         model = FixedMask(fit_fixed_mask(train)[0])
-        if sets is None:
-            sets, _ = scheme_sets(scheme, data_root, recipe["protocol"], recipe["size"], n_synth, recipe["synth_size"],
-                                  on_bad=ctx.on_bad)
-        for name, ds in {"seen": held, **sets}.items():
-            summary = summarize(evaluate(model, ds, device=ctx.device), recipe["protocol"])
-            rows.append(dict(fold=meta["fold"], dataset=name, **summary))
+        if "sets" not in made:
+            made["sets"] = scheme_sets(scheme, data_root, recipe["protocol"], recipe["size"], n_synth,
+                                       recipe["synth_size"], on_bad=ctx.on_bad)[0]
+        return [dict(fold=meta["fold"], dataset=name, **summarize(evaluate(model, ds, device=ctx.device), recipe["protocol"]))
+                for name, ds in {"seen": held, **made["sets"]}.items()]
+    for ck in checkpoints:
+        meta = load_checkpoint(ck)["meta"]
+        key = fixed_mask_key(meta, scheme, n_synth, ctx) if cache else None
+        rows += _kept(Path(ck).parent / f"fixed-mask-{key}.pkl" if key else None, lambda: scores(meta))
     return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)
 
 # %% ../../nbs/evaluation/34_runs.ipynb #6a1b57a0

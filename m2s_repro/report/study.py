@@ -272,9 +272,9 @@ def record(out, # the table's results folder; None writes nothing
         comparable = False
         values = dict(values, rehearsal=True)
     if spread is not None:
-        head += (f"\n\nRerun spread: retraining with the same seed under another thread count or CPU kernel set moved "
-                 f"a score by up to {spread:.1f} points (table `rerun`); a smaller difference between rows is not a "
-                 "finding.")
+        head += (f"\n\nRerun spread: retraining with the same seed under another thread count, CPU kernel set or "
+                 f"memory format moved a score by up to {spread:.1f} points (table `rerun`); a smaller difference "
+                 "between rows is not a finding.")
         values = dict(values, rerun_spread=spread)
     (out / "table.md").write_text(head + "\n\n" + md.strip() + "\n")
     with timed("figures"):
