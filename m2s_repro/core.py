@@ -14,11 +14,11 @@ from fastcore.docments import docments
 
 
 # %% auto #0
-__all__ = ['PROVENANCE_PACKAGES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed', 'available_devices', 'get_device',
-           'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed', 'atomic_write', 'save_json', 'timed',
-           'timings', 'source_hash', 'claim_output', 'clear_own', 'check_tensor', 'check_same_shape', 'repo_root',
-           'replace_fields', 'release_memory', 'Context', 'log_to_stderr', 'FolderBusy', 'folder_holder', 'check_free',
-           'hold_folder', 'Opt', 'add_command', 'call_command']
+__all__ = ['PROVENANCE_PACKAGES', 'TABLE_PHASES', 'LOCK_FILE', 'log', 'SHARED_HELP', 'resume_hint', 'set_seed',
+           'available_devices', 'get_device', 'git_info', 'torch_info', 'cpu_model', 'provenance', 'JobFailed',
+           'atomic_write', 'save_json', 'timed', 'timings', 'source_hash', 'claim_output', 'clear_own', 'check_tensor',
+           'check_same_shape', 'repo_root', 'replace_fields', 'release_memory', 'Context', 'log_to_stderr',
+           'FolderBusy', 'folder_holder', 'check_free', 'hold_folder', 'Opt', 'add_command', 'call_command']
 
 # %% ../nbs/00_core.ipynb #1177c269
 def set_seed(seed:int=42, # seed for `random`, NumPy and torch
@@ -156,6 +156,7 @@ def save_json(path, # destination file
     return atomic_write(path, json.dumps(obj, indent=indent, default=conv) + "\n")
 
 # %% ../nbs/00_core.ipynb #c0t1m002
+TABLE_PHASES = ("training", "evaluation", "references", "fingerprints", "figures")  # what the package's code times
 _PHASES: dict = {}
 
 @contextlib.contextmanager

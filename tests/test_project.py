@@ -181,3 +181,14 @@ def test_evaluation_loads_models_without_the_training_code():
 def test_study_keeps_to_reporting():
     lines = (ROOT / "m2s_repro" / "report" / "study.py").read_text().splitlines()
     assert len(lines) < 300, f"report/study.py has {len(lines)} lines: training and evaluation live in their layers"
+
+
+def test_every_timed_phase_is_one_the_profile_reads():
+    """The profile accounting (`report.profile`) splits a table's seconds by `core.TABLE_PHASES`: a `timed` block under
+    another name, in the package or a table notebook, would fall silently into "the notebooks' own code"."""
+    import re
+    from m2s_repro.core import TABLE_PHASES
+    srcs = [f for f in (ROOT / "m2s_repro").rglob("*.py") if f.name != "core.py"] + sorted((ROOT / "nbs/tables").glob("*.ipynb"))
+    used = {(f.name, m) for f in srcs for m in re.findall(r'timed\(\\?"(\w+)\\?"\)', f.read_text())}
+    assert {m for _, m in used} >= {"training", "evaluation", "references"}, used  # the search finds the timers
+    assert not [u for u in used if u[1] not in TABLE_PHASES], used

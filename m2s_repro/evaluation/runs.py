@@ -102,7 +102,7 @@ def run_fingerprints(checkpoints:dict, # {variant: [best.pth of each fold]} (`st
     weights, sets, unseen = {}, {}, None
     for v, cks in checkpoints.items():
         for ck in cks:
-            meta = load_checkpoint(ck)["meta"]
+            meta = load_checkpoint(ck, meta_only=True)["meta"]
             weights[f"{v} fold {meta['fold']}"] = file_sha256(ck)
             fp = dataset_fingerprint(data_of(meta, ctx.on_bad)[1])
             key = f"seen fold {meta['fold']}"
@@ -184,7 +184,7 @@ def fixed_mask_scores(checkpoints:list, # best.pth of each fold's run (their dat
         return [dict(fold=meta["fold"], dataset=name, **summarize(evaluate(model, ds, device=ctx.device), recipe["protocol"]))
                 for name, ds in {"seen": held, **made["sets"]}.items()]
     for ck in checkpoints:
-        meta = load_checkpoint(ck)["meta"]
+        meta = load_checkpoint(ck, meta_only=True)["meta"]
         key = fixed_mask_key(meta, scheme, n_synth, ctx) if cache else None
         rows += _kept(Path(ck).parent / f"fixed-mask-{key}.pkl" if key else None, lambda: scores(meta))
     return with_unseen_avg(pd.DataFrame(rows).drop(columns="n")).assign(variant=FIXED)

@@ -37,12 +37,13 @@ def write_checkpoint(path, # destination file
 
 def load_checkpoint(path, # the checkpoint file
                     expect_model:str|None=None, # the registry name it must hold; None: any
+                    meta_only:bool=False, # map the weights from the file without reading them or checking them for NaN
                    )->dict:
     "A checkpoint as a dict, with clear errors for missing, corrupted, foreign or mismatched files."
     path = Path(path)
     if path.is_dir(): raise ValueError(f"{path} is a folder; give the checkpoint file in it (best.pth or last.pth)")
     if not path.is_file(): raise FileNotFoundError(errno.ENOENT, "checkpoint not found", str(path))
-    try: ck = torch.load(path, map_location="cpu", weights_only=False)
+    try: ck = torch.load(path, map_location="cpu", weights_only=False, mmap=meta_only)
     except Exception as e:
         raise ValueError(f"{path}: not a readable checkpoint (truncated or corrupted?): "
                          f"{type(e).__name__}: {e}") from None
@@ -57,7 +58,8 @@ def load_checkpoint(path, # the checkpoint file
     if missing:
         raise ValueError(f"{path}: an m2s_repro checkpoint without {', '.join(missing)} (damaged or edited); "
                          "use the run's other checkpoint (best.pth / last.pth) or train again")
-    bad = [k for k, v in ck["model"].items() if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
+    bad = [] if meta_only else [k for k, v in ck["model"].items()
+                                if torch.is_tensor(v) and v.is_floating_point() and not v.isfinite().all()]
     if bad:
         raise ValueError(f"{path}: NaN or infinite weights in {len(bad)} of {len(ck['model'])} tensors ({bad[0]}, ...): "
                          "the run diverged; use an earlier checkpoint (best.pth) or train again with a lower --set lr")

@@ -7,12 +7,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import pandas as pd
+from ..core import TABLE_PHASES
 
 # %% auto #0
-__all__ = ['PHASES', 'table_times', 'run_times', 'breakdown', 'record_profile', 'recorded']
+__all__ = ['PHASES', 'table_times', 'run_times', 'breakdown', 'record_profile', 'recorded', 'on_tables']
 
 # %% ../../nbs/report/47_profile.ipynb #82e736b9
-PHASES = ("training", "evaluation", "references", "fingerprints", "figures", "other")  # `report.study`'s timers
+PHASES = (*TABLE_PHASES, "other")  # `other`: a table's seconds between its timed phases (`report.study.record`)
 
 def _papermill_seconds(folder:Path)->float|None:
     "The seconds papermill recorded for the executed notebook in a table's folder (None: no executed notebook)."
@@ -110,3 +111,10 @@ def recorded(out, # the records' folder
         w = t.pop("wall_s").dropna() if "wall_s" in t else pd.Series(dtype=float)
         found[label] = (t, r, breakdown(t, r, w.iloc[0] if len(w) else None))
     return found
+
+def on_tables(profiles:dict, # `recorded`'s {label: (tables, runs, breakdown)}
+              tables=None, # the tables to keep; None: those that every profile ran
+             )->pd.DataFrame:
+    "Each profile's breakdown over the same tables and the runs they train, side by side (its total: their seconds)."
+    keep = set.intersection(*(set(t.table) for t, _, _ in profiles.values())) if tables is None else set(tables)
+    return pd.DataFrame({k: breakdown(t[t.table.isin(keep)], r[r.table.isin(keep)]) for k, (t, r, _) in profiles.items()})

@@ -81,8 +81,9 @@ def check_results_folder(out:Path, # the results folder about to be written
 def write_index(out:Path, # the results folder
                 profile:str, # the profile of this call
                 status:dict, # {table: status dict} of the tables run in this call
+                wall_s:float|None=None, # this call's wall seconds (runs trained as jobs included), when known
                )->Path:
-    "Write OUT/README.md: every table, its status, provenance, table and figures."
+    "Write OUT/README.md: every table, its status, minutes, provenance, table and figures."
     out = Path(out)
     prev = out / "_status.json"
     old = json.loads(prev.read_text()) if prev.exists() else {}
@@ -98,7 +99,7 @@ def write_index(out:Path, # the results folder
         lines += ["**Rehearsal: numbers mean nothing.** The tables marked *rehearsal* ran the paper profile's code on "
                   "fake data trees with seeded stand-in weights, at a budget of one or two epochs "
                   "(`reproduce --rehearse`).", ""]
-    lines += ["| table | status | profile | commit | when | hardware |", "|---|---|---|---|---|---|"]
+    lines += ["| table | status | profile | minutes | commit | when | hardware |", "|---|---|---|---|---|---|---|"]
     for t in TABLES:
         s = allst.get(t, {})
         m = out / t / "metrics.json"
@@ -113,8 +114,14 @@ def write_index(out:Path, # the results folder
         prof = s.get("profile") or (metrics.get("parameters", {}).get("PROFILE", "custom") if prov else "")
         sha = (prov.get("git", {}).get("sha") or "")[:10]
         st = "n/a" if na else s.get("status", kept) + (" (rehearsal)" if s.get("rehearsal") else "")
-        lines.append(f"| [{t}](#{t}) | {st} | {prof} | {sha} | "
+        mins = f"{s['seconds'] / 60:.1f}" if s.get("seconds") is not None else ""
+        lines.append(f"| [{t}](#{t}) | {st} | {prof} | {mins} | {sha} | "
                      f"{prov.get('time', '')[:16]} | {hwd} |")
+    timed_ = [s["seconds"] for t, s in allst.items() if t in TABLES and s.get("seconds") is not None]
+    if timed_:  # each table's minutes include training the runs it is the first in the plan to use
+        lines += ["", f"Time: the tables above took {sum(timed_) / 60:.1f} min in all, each with the training of the "
+                  "runs it is the first to use" + (f"; the last call took {wall_s / 60:.1f} min from start to "
+                  "this index." if wall_s is not None else ".")]
     for t, spec in TABLES.items():
         s = allst.get(t, {})
         lines += ["", f"## {t}", "", spec.title + ".", ""]
@@ -235,6 +242,7 @@ def reproduce(profile:str="mini", # one of `PROFILES`
         return submit_study(profile, names, runnable, data_root, out, runs, resume, weights, ctx, overrides, slurm, wait)
     with hold_folder(out, "reproduce"):  # one reproduce per results folder; checked again once held
         check_results_folder(out)
+        started = time.perf_counter()
         status = {}
         if executor:  # each run a separate process first; the tables then find them complete
             blocked, _, _ = train_as_jobs(profile, runnable, data_root, runs, ctx, overrides, executor, parallel=parallel)
@@ -268,5 +276,5 @@ def reproduce(profile:str="mini", # one of `PROFILES`
                 status[t] = dict(status="failed", seconds=round(time.perf_counter() - t0, 1),
                                  error=notebook_error(e)[:500])
                 log.warning(f"[{t}] FAILED: {status[t]['error']}")
-        write_index(out, profile, status)
+        write_index(out, profile, status, time.perf_counter() - started)
     return status
