@@ -13,7 +13,7 @@ from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from .readers import DataError, read_image, read_mask
 from .perturb import perturb, ROBUSTNESS, TRAIN_AUGMENTS
-from .synth import make_item, DOMAINS
+from .synth import cached_item, DOMAINS
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TRANSFORMS', 'normalize', 'denormalize', 'm2s_transform', 'benco_transform',
@@ -147,7 +147,7 @@ class SynthDataset(Dataset):
         self.out_size = out_size or (size if protocol == "m2s" else s)
     def __len__(self): return self.n
     def __getitem__(self, i:int):
-        it = make_item(self.seed, i, self.size, self.domain)
+        it = cached_item(self.seed, i, self.size, self.domain)  # made once per process (`06_synth`)
         return _apply(it["image"], it["mask"] * np.uint8(255), self.transform, self.out_size, self.perturbation,
                       self.seed, i, self.augment)
 

@@ -12,8 +12,9 @@ import numpy as np, cv2
 from .photos import load_photo, photo_manifest
 
 # %% auto #0
-__all__ = ['UNSEEN_PHOTOS', 'SHAPES', 'DOMAINS', 'photo_group', 'region_mask', 'random_crop', 'color_match', 'splice',
-           'copy_move', 'inpaint', 'jpeg', 'postprocess', 'Domain', 'make_item', 'write_benchmark']
+__all__ = ['UNSEEN_PHOTOS', 'SHAPES', 'DOMAINS', 'ITEM_CACHE', 'photo_group', 'region_mask', 'random_crop', 'color_match',
+           'splice', 'copy_move', 'inpaint', 'jpeg', 'postprocess', 'Domain', 'make_item', 'ItemCache', 'cached_item',
+           'write_benchmark']
 
 # %% ../../nbs/data/06_synth.ipynb #e2a3bfe0
 UNSEEN_PHOTOS = ("bridge", "friends", "life", "seeding", "citrus_fruits", "honey_bee")
@@ -214,6 +215,37 @@ def make_item(seed:int, # the benchmark's seed
     else: img = host
     img = postprocess(img, rng, d.jpeg_q, resample_p=d.resample_p, resample=d.resample)
     return dict(image=img, mask=mask, kind=kind, host=host_name, donor=donor_name, label=int(kind != "authentic"))
+
+# %% ../../nbs/data/06_synth.ipynb #c4c7e002
+class ItemCache:
+    "`make_item`'s results in memory, least recently used dropped first once their arrays pass `budget` bytes."
+    def __init__(self, budget:int): self.budget, self.used, self.items, self.hits, self.misses = budget, 0, {}, 0, 0
+    def get(self, seed:int, index:int, size:int, domain:str)->dict:
+        key = (int(seed), int(index), int(size), domain)
+        it = self.items.pop(key, None)  # popped and put back: dicts keep insertion order, so the first is the oldest
+        if it is None:
+            self.misses += 1
+            it = make_item(*key)
+            for k in ("image", "mask"): it[k].flags.writeable = False
+            self.used += it["image"].nbytes + it["mask"].nbytes
+        else: self.hits += 1
+        self.items[key] = it
+        while self.used > self.budget and self.items:
+            old = self.items.pop(next(iter(self.items)))
+            self.used -= old["image"].nbytes + old["mask"].nbytes
+        return it
+    def clear(self): self.items, self.used = {}, 0
+
+ITEM_CACHE = ItemCache(512 * 2**20)  # about 8,000 items at 128 px; `ITEM_CACHE.budget = 0` keeps none
+
+def cached_item(seed:int, # the benchmark's seed
+                index:int, # the item's index
+                size:int=256, # image side, in pixels
+                domain:str="train", # a name in `DOMAINS`
+               )->dict:
+    "`make_item(seed, index, size, domain)`, made once per process while it fits the cache; its arrays read-only."
+    if isinstance(domain, Domain): return make_item(seed, index, size, domain)  # an ad-hoc domain: not a key
+    return ITEM_CACHE.get(seed, index, size, domain)
 
 # %% ../../nbs/data/06_synth.ipynb #21dbb775
 def write_benchmark(out:str|Path, # output folder

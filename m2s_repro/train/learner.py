@@ -18,7 +18,7 @@ from ..models import build_model, build_loss
 from ..models.checkpoint import write_checkpoint, load_checkpoint
 from ..data.build import build_data
 from ..numerics.metrics import m2s_metrics, benco_metrics
-from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset
+from .recipes import Recipe, get_recipe, param_groups, adamw, lr_schedule, offset, what_trains
 from ..data.loaders import BalancedDL, forgery_dls
 from .track import TensorBoardKeeper
 from ..data.perturb import TRAIN_AUGMENTS
@@ -341,8 +341,9 @@ def train_run(recipe:Recipe|str, # a recipe or its name
             ck = load_checkpoint(last, recipe.model)
             old = ck["meta"]
             for key in ("recipe", "fold", "seed", "model_options"):
-                if old[key] != meta[key]:
-                    why = _difference(old[key], meta[key])
+                a, b = (what_trains(old[key]), what_trains(meta[key])) if key == "recipe" else (old[key], meta[key])
+                if a != b:  # (the loader's workers may differ: they change the speed, not the run)
+                    why = _difference(a, b)
                     if why.startswith("epochs ") and ";" not in why:  # only the length: say why it cannot grow
                         raise ValueError(f"{last}: {why}: a run's learning-rate schedule spans its epochs, so a run "
                                          "cannot be extended; train a new one (another --out or --seed)")

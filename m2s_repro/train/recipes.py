@@ -4,15 +4,17 @@
 
 # %% ../../nbs/train/20_recipes.ipynb #84535051
 from __future__ import annotations
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, asdict
 import torch
 from fastai.callback.schedule import SchedCos, SchedLin, combine_scheds
 from fastai.optimizer import OptimWrapper
 from ..core import replace_fields, Context
 
 # %% auto #0
-__all__ = ['CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'rehearsal', 'local_weight_files',
-           'with_local_weights', 'get_recipe', 'recipe_for', 'param_groups', 'adamw', 'lr_schedule', 'offset']
+__all__ = ['SPEED_FIELDS', 'CPU_M2S', 'CPU_MESORCH', 'RECIPES', 'REHEARSALS', 'LOCAL_WEIGHTS', 'Recipe', 'what_trains',
+           'rehearsal', 'local_weight_files', 'with_local_weights', 'get_recipe', 'recipe_for', 'param_groups', 'adamw',
+           'lr_schedule', 'offset']
 
 # %% ../../nbs/train/20_recipes.ipynb #14091247
 @dataclass(frozen=True)
@@ -43,7 +45,7 @@ class Recipe:
     balanced_json:str = "balanced_dataset.json"  # protocol-cat: the [class_name, path] list (under the data root)
     per_set:int = 1840                  # protocol-cat: draws per sub-set per epoch
     valid_set:str = "casiav1"           # protocol-cat: the data set (under the data root) that picks best.pth
-    num_workers:int = 2                 # DataLoader workers
+    num_workers:int = 2                 # DataLoader workers (speed only: `SPEED_FIELDS`)
     note:str = ""                       # one line on what the recipe is for
 
     def with_(self, **kw, # fields to replace
@@ -56,13 +58,23 @@ class Recipe:
         "The metric that picks the best epoch: 'dsc' (m2s protocol) or 'f1' (benco)."
         return "dsc" if self.protocol == "m2s" else "f1"
 
+# %% ../../nbs/train/20_recipes.ipynb #c4c7e011
+SPEED_FIELDS = ("num_workers",)  # recipe fields that change a run's speed, never its numbers
+
+def what_trains(recipe:Recipe|dict, # a recipe, or its fields as a run's meta keeps them
+               )->dict:
+    "The recipe's fields less `SPEED_FIELDS`: what decides a run's numbers (plain JSON types, as a run's meta has them)."
+    d = asdict(recipe) if isinstance(recipe, Recipe) else dict(recipe)
+    return {k: v for k, v in json.loads(json.dumps(d)).items() if k not in SPEED_FIELDS}
+
 # %% ../../nbs/train/20_recipes.ipynb #7e5dd67a
 CPU_M2S = dict(backbone="lite0", pretrained=True, skip_channels=16, decoder_filters=(64, 32, 16), drop_path_rate=0.)
 
 CPU_MESORCH = dict(convnext="lite0", conv_pretrained=True)  # mesorch-small's CNN branch: ImageNet EfficientNet-Lite0
 
 _CPU_DATA = dict(size=128, bs=16, epochs=8, lr=1e-3, final_lr=1e-5, augment=True, data="synthetic", train_items=1600,
-                 valid_items=200, synth_size=128, channels_last=True)
+                 valid_items=200, synth_size=128, channels_last=True,
+                 num_workers=0)  # on 2 cores, workers take the step's cores: 81 -> 70 s a mini run, same weights (`06_synth`)
 
 _MESORCH_CPU = dict(protocol="benco", warmup_epochs=.5, wd=.05, no_decay_bias_norm=True, **_CPU_DATA)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, asdict
 from pathlib import Path
 import pandas as pd
 from ..core import Context, release_memory, log, timed
-from .recipes import Recipe, recipe_for
+from .recipes import Recipe, recipe_for, what_trains
 from .learner import train_run, run_dir_for
 
 # %% auto #0
@@ -96,7 +96,7 @@ def train_one(run:RunSpec, # the run to make
     r = run.recipe_of(ctx)
     rd = Path(runs) / run.folder
     info = json.loads((rd / "run.json").read_text()) if (rd / "run.json").exists() else {}
-    if info and info.get("recipe") != json.loads(json.dumps(asdict(r))):
+    if info and what_trains(info.get("recipe") or {}) != what_trains(r):  # other workers: the same run
         raise ValueError(f"{rd} holds a run of a different {r.name!r} recipe; remove it or use another runs folder")
     if info.get("status") == "complete":
         if progress is not None: log.info(f"{progress}{run.spec} fold {run.fold}: complete run reused")
