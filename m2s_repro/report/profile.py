@@ -10,7 +10,7 @@ import pandas as pd
 from ..core import TABLE_PHASES
 
 # %% auto #0
-__all__ = ['PHASES', 'table_times', 'run_times', 'breakdown', 'record_profile', 'recorded', 'on_tables']
+__all__ = ['PHASES', 'table_times', 'run_times', 'breakdown', 'record_profile', 'recorded', 'shared_tables', 'on_tables']
 
 # %% ../../nbs/report/47_profile.ipynb #82e736b9
 PHASES = (*TABLE_PHASES, "other")  # `other`: a table's seconds between its timed phases (`report.study.record`)
@@ -112,9 +112,15 @@ def recorded(out, # the records' folder
         found[label] = (t, r, breakdown(t, r, w.iloc[0] if len(w) else None))
     return found
 
+def shared_tables(profiles:dict, # `recorded`'s {label: (tables, runs, breakdown)}
+                 )->list:
+    "The tables that every profile ran, in the first profile's order."
+    first, *rest = [list(t.table) for t, _, _ in profiles.values()]
+    return [t for t in first if all(t in r for r in rest)]
+
 def on_tables(profiles:dict, # `recorded`'s {label: (tables, runs, breakdown)}
-              tables=None, # the tables to keep; None: those that every profile ran
+              tables=None, # the tables to keep; None: `shared_tables`
              )->pd.DataFrame:
     "Each profile's breakdown over the same tables and the runs they train, side by side (its total: their seconds)."
-    keep = set.intersection(*(set(t.table) for t, _, _ in profiles.values())) if tables is None else set(tables)
+    keep = set(shared_tables(profiles) if tables is None else tables)
     return pd.DataFrame({k: breakdown(t[t.table.isin(keep)], r[r.table.isin(keep)]) for k, (t, r, _) in profiles.items()})
