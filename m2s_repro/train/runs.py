@@ -5,7 +5,7 @@
 # %% ../../nbs/train/22_runs.ipynb #bdf83d97
 from __future__ import annotations
 import json, time
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from pathlib import Path
 import pandas as pd
 from ..core import Context, release_memory, log, timed
