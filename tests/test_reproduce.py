@@ -94,3 +94,12 @@ def test_the_same_seed_reproduces_every_number_through_jobs(smoke, tmp_path):
     for f in retrained:
         a, b = (json.loads((r / f / "run.json").read_text()) for r in (runs, tmp_path / "runs2"))
         assert (a["best_score"], a["epochs_done"]) == (b["best_score"], b["epochs_done"]), f
+
+
+def test_a_fresh_process_retrains_the_rerun_reference_bit_for_bit(smoke):
+    """The rerun table's control row: its reference, trained inside the notebook's kernel, and the same run trained
+    by `m2s-repro train` in a fresh process have identical weights, so each setting's move is the setting's alone."""
+    out, _, _ = smoke
+    m = json.loads((out / "rerun" / "metrics.json").read_text())
+    assert set(m["identical"]) == {"no change", "1 thread", "AVX2 kernels", "contiguous memory"}, m["identical"]
+    assert m["identical"]["no change"] is True, m["identical"]

@@ -94,3 +94,11 @@ def test_protocols_table_obeys_the_orderings_every_protocol_implies():
         assert f1["benco-permute"] >= f1["benco"] - eps, f1
         assert f1["benco-authentic"] <= f1["benco"] + eps, f1
         assert all(0 <= x <= 1 for x in f1.values()), f1
+
+
+def test_the_rerun_reference_is_what_the_command_line_trains():
+    "The rerun table's control: its reference retrained by `m2s-repro train` in a fresh process, weights bit-identical."
+    m = _metrics("rerun")
+    assert m["identical"].get("no change") is True, m["identical"]
+    moves = [r for r in m["moves"] if r["dataset"]]
+    assert moves and all(r["no change"] == 0 for r in moves), moves

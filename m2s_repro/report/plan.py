@@ -210,7 +210,7 @@ _RESNET = ["ResNet+MAE", "ResNet+PVT", "ResNet+SegFormer", "ResNet+Swin"]
 
 TABLES = {t.name: t for t in [
     TableSpec("rerun", "99_rerun.ipynb",
-              "How far a rerun moves the numbers: the main M2SFormer run with 1 thread, AVX2 kernels, contiguous memory",
+              "How far a rerun moves the numbers: the main M2SFormer run again in a fresh process, then with 1 thread, AVX2 kernels, contiguous memory",
               dict(smoke={}, mini=dict(RECIPE="m2sformer-mini", FOLD=1, N_SYNTH=60), paper=None),
               na="measured on CPUs: the paper profile's GPU runs have their own nondeterminism (cuDNN)",
               retrain_under="SETTINGS"),
