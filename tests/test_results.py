@@ -77,6 +77,10 @@ def test_tables_state_the_rerun_spread():
     assert 0 <= spread < MARGIN, spread  # a margin of MARGIN points means something only above the spread
     for table in EVIDENCE_TABLES:
         assert "Rerun spread" in (RESULTS / table / "table.md").read_text(), table
+    # every table cites the spread of the committed rerun table, not of an earlier one
+    cited = {t.name: json.loads((t / "metrics.json").read_text()).get("rerun_spread") for t in RESULTS.iterdir()
+             if (t / "metrics.json").is_file() and t.name != "rerun"}
+    assert {t: s for t, s in cited.items() if s is not None and s != spread} == {}, spread
 
 
 def test_protocols_table_obeys_the_orderings_every_protocol_implies():
