@@ -4,7 +4,7 @@
 
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
-import errno, json, sys, time
+import contextlib, errno, json, os, sys, time
 from pathlib import Path
 from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context, log, hold_folder
 from dataclasses import replace
@@ -12,7 +12,7 @@ from .plan import TABLES, tables_dir, table_names
 
 # %% auto #0
 __all__ = ['table_params', 'missing_data', 'notebook_error', 'parse_shard', 'check_results_folder', 'write_index',
-           'train_as_jobs', 'submit_study', 'reproduce']
+           'train_as_jobs', 'submit_study', 'inline_figures', 'reproduce']
 
 # %% ../../nbs/report/43_reproduce.ipynb #c436cd9b
 def table_params(table:str, # a key of `TABLES`
@@ -189,6 +189,20 @@ def submit_study(profile:str, # one of `PROFILES`
         return {t: dict(status="failed", error="a run job failed: " + "; ".join(failed)) for t in names}
     return tj.result()
 
+# %% ../../nbs/report/43_reproduce.ipynb #5d1c0a7e
+@contextlib.contextmanager
+def inline_figures():
+    "The table kernels started inside show their figures in the executed notebooks, whatever `MPLBACKEND` says here."
+    # a kernel inherits this process's environment; `MPLBACKEND=Agg`, usual on headless machines (and set by CI),
+    # would make every `plt` figure draw nowhere, and the executed notebooks (the docs' table pages) lose their plots;
+    # the figure files that `record` saves are written either way
+    saved = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try: yield
+    finally:
+        if saved is None: os.environ.pop("MPLBACKEND", None)
+        else: os.environ["MPLBACKEND"] = saved
+
 # %% ../../nbs/report/43_reproduce.ipynb #41e98b1d
 def reproduce(profile:str="mini", # one of `PROFILES`
               tables:list|None=None, # keys of `TABLES`; None: every table this profile has
@@ -266,10 +280,11 @@ def reproduce(profile:str="mini", # one of `PROFILES`
             log.info(f"[{k + 1}/{len(names)}] {t} ({profile}) ...")
             nb = TABLES[t].notebook
             try:
-                pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
-                                    kernel_name="python3", progress_bar=progress, log_output=False,
-                                    # the notebooks' own progress lines (training runs, evaluation)
-                                    stderr_file=sys.stderr if progress else None)
+                with inline_figures():
+                    pm.execute_notebook(str(tables_dir() / nb), str(tout / nb), parameters=params, cwd=str(tables_dir()),
+                                        kernel_name="python3", progress_bar=progress, log_output=False,
+                                        # the notebooks' own progress lines (training runs, evaluation)
+                                        stderr_file=sys.stderr if progress else None)
                 status[t] = dict(status="ok", seconds=round(time.perf_counter() - t0, 1))
                 if ctx.rehearse: status[t]["rehearsal"] = True
             except Exception as e:  # one failing table must not stop the others
