@@ -4,7 +4,8 @@
 
 # %% ../../nbs/report/43_reproduce.ipynb #644b594f
 from __future__ import annotations
-import contextlib, errno, json, os, sys, time
+import errno, json, os, sys, time
+from unittest.mock import patch
 from pathlib import Path
 from ..core import provenance, git_info, atomic_write, JobFailed, claim_output, Context, log, hold_folder
 from dataclasses import replace
@@ -190,18 +191,12 @@ def submit_study(profile:str, # one of `PROFILES`
     return tj.result()
 
 # %% ../../nbs/report/43_reproduce.ipynb #5d1c0a7e
-@contextlib.contextmanager
 def inline_figures():
     "The table kernels started inside show their figures in the executed notebooks, whatever `MPLBACKEND` says here."
     # a kernel inherits this process's environment; `MPLBACKEND=Agg`, usual on headless machines (and set by CI),
     # would make every `plt` figure draw nowhere, and the executed notebooks (the docs' table pages) lose their plots;
     # the figure files that `record` saves are written either way
-    saved = os.environ.get("MPLBACKEND")
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
-    try: yield
-    finally:
-        if saved is None: os.environ.pop("MPLBACKEND", None)
-        else: os.environ["MPLBACKEND"] = saved
+    return patch.dict(os.environ, MPLBACKEND="module://matplotlib_inline.backend_inline")
 
 # %% ../../nbs/report/43_reproduce.ipynb #41e98b1d
 def reproduce(profile:str="mini", # one of `PROFILES`
