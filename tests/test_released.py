@@ -1,14 +1,16 @@
-"""`m2s-repro convert`, and `predict` / `evaluate` on the authors' released files, through the real command.
+"""`m2s-repro convert`, and `predict` / `evaluate` on the authors' released files, through the real command (its entry point, in
+this process: `call_cli`).
 
 The released files are made from the parity fixtures (`tests/fixtures/released`): the seeded weights in the
 released naming and format, whose outputs under the authors' code are stored there. So `predict` must write the
 released model's probability map, to the PNG's 1/255.
 """
-import argparse, os, subprocess, sys
+import argparse, contextlib
 from pathlib import Path
 import numpy as np, pytest, torch
 from PIL import Image
 from m2s_repro.testkit import seeded_photos, seeded_released_state
+from conftest import call_cli
 
 FIX = Path(__file__).parent / "fixtures" / "released"
 
@@ -17,9 +19,8 @@ def released_state(name): return seeded_released_state(FIX / f"{name}.keys.tsv")
 
 
 def run(*args, cwd):
-    env = dict(os.environ, M2S_DEVICE="cpu")
-    return subprocess.run([sys.executable, "-m", "m2s_repro", *map(str, args)], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=600)
+    "`m2s-repro ARGS` in folder `cwd`, on the CPU: the command's entry point in this process (`call_cli`)."
+    with contextlib.chdir(cwd): return call_cli(*args, env=dict(M2S_DEVICE="cpu"))
 
 
 @pytest.fixture(scope="module")
