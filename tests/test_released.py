@@ -1,5 +1,5 @@
-"""`m2s-repro convert`, and `predict` / `evaluate` on the authors' released files, through the real command (its entry point, in
-this process: `call_cli`).
+"""`m2s-repro convert`, and `predict` / `evaluate` on the authors' released files, through the real command (its
+entry point, called in this process: `call_cli`).
 
 The released files are made from the parity fixtures (`tests/fixtures/released`): the seeded weights in the
 released naming and format, whose outputs under the authors' code are stored there. So `predict` must write the
