@@ -78,8 +78,7 @@ def test_the_same_seed_retrains_the_same_weights_through_jobs(smoke, tmp_path):
     """The runs of the robustness table (one M2SFormer, one Mesorch: both model families) retrained from scratch, each
     as a separate job process (submitit's local executor), have the smoke profile's weights exactly, tensor by tensor
     (CPU), and the table's values again."""
-    import torch
-    from m2s_repro.models.checkpoint import load_checkpoint
+    from m2s_repro.models.checkpoint import load_checkpoint, weight_differences
     out, runs, _ = smoke
     r2 = run_cli("reproduce", "--profile", "smoke", "--tables", "robustness", "--executor", "local",
                  "--out", str(tmp_path / "again"), "--runs", str(tmp_path / "runs2"), timeout=1200)
@@ -94,8 +93,7 @@ def test_the_same_seed_retrains_the_same_weights_through_jobs(smoke, tmp_path):
     for f in retrained:
         for ck in ("best.pth", "last.pth"):
             a, b = (load_checkpoint(r / f / ck)["model"] for r in (runs, tmp_path / "runs2"))
-            assert sorted(a) == sorted(b), (f, ck)
-            assert all(torch.equal(a[k], b[k]) for k in a), (f, ck, [k for k in a if not torch.equal(a[k], b[k])][:3])
+            assert weight_differences(a, b) == [], (f, ck)
 
 
 def test_a_fresh_process_retrains_the_rerun_reference_bit_for_bit(smoke):

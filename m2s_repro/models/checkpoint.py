@@ -14,8 +14,8 @@ from .registry import build_model, without_downloads
 
 # %% auto #0
 __all__ = ['CHECKPOINT_FORMAT', 'RELEASED_EVALUATION', 'ForeignCheckpoint', 'write_checkpoint', 'load_checkpoint',
-           'released_meta', 'released_model', 'convert_released', 'convert_to_released', 'model_from_checkpoint',
-           'keep_checkpoint', 'prune_checkpoint']
+           'weight_differences', 'released_meta', 'released_model', 'convert_released', 'convert_to_released',
+           'model_from_checkpoint', 'keep_checkpoint', 'prune_checkpoint']
 
 # %% ../../nbs/models/18_checkpoint.ipynb #7002c2b5
 CHECKPOINT_FORMAT = "m2s_repro/checkpoint/1"
@@ -68,6 +68,13 @@ def load_checkpoint(path, # the checkpoint file
         raise ValueError(f"{path}: this checkpoint is a {have!r} model, not {expect_model!r}; "
                          f"build {have!r} or pick the right checkpoint")
     return ck
+
+# %% ../../nbs/models/18_checkpoint.ipynb #4ebf3416
+def weight_differences(a:dict, # a state dict (e.g. `load_checkpoint(path)["model"]`)
+                       b:dict, # another
+                      )->list:
+    "The names of the tensors in only one of `a` and `b`, or not bit-identical in both: [] when the weights are the same."
+    return sorted(set(a) ^ set(b)) + [k for k in a if k in b and not torch.equal(a[k], b[k])]
 
 # %% ../../nbs/models/18_checkpoint.ipynb #0acea8f8
 RELEASED_EVALUATION = {  # model family -> the paper recipe that trained its released weights, and how they are scored
